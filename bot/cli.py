@@ -1,0 +1,124 @@
+"""The `achilles-coach` command line.
+
+    achilles-coach                     the bot on Telegram if a token is set, else a terminal chat
+    achilles-coach triage --answers F  the assessment of a runner's answers, as JSON
+    achilles-coach plan --answers F    today's plan for those answers
+
+FILE may be `-` for standard input. Bad answers: exit status 2, one line per bad field on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from conversations.answers import Answers, describe_errors, parse_answers
+from conversations.messages import html_to_text, render
+from conversations.plan import plan_for_answers
+from conversations.protocol import DEFAULT_PROTOCOL, Protocol, ProtocolError, load_protocol
+from conversations.triage import assess
+
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(Exception):
+    """Input a person can fix; the message says what to fix."""
+
+
+def read_answers(source: str) -> Answers:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as error:
+        raise BadInput(f"answers: cannot read {source}: {error.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise BadInput(f"answers: not valid JSON ({error})") from None
+    try:
+        return parse_answers(data)
+    except ValidationError as error:
+        raise BadInput("\n".join(describe_errors(error))) from None
+
+
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2026-03-30") from None
+
+
+def positive_week(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a week number (1 or more)")
+    return int(text)
+
+
+def triage_command(args: argparse.Namespace, protocol: Protocol) -> int:
+    assessment = assess(read_answers(args.answers))
+    print(json.dumps(assessment.model_dump(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def plan_command(args: argparse.Namespace, protocol: Protocol) -> int:
+    answers = read_answers(args.answers)
+    assessment, plan = plan_for_answers(answers, on=args.date, week=args.week, protocol=protocol)
+    if args.json:
+        output = {
+            "assessment": assessment.model_dump(),
+            "plan": plan.as_json() if plan else None,
+        }
+        print(json.dumps(output, indent=2, ensure_ascii=False))
+    elif plan is None:
+        print(html_to_text(render("triage/no_plan.j2", assessment=assessment)))
+    else:
+        print(html_to_text(render("plan/today.j2", plan=plan)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="achilles-coach",
+        description="A self-care companion for runners with Achilles pain.",
+    )
+    parser.add_argument(
+        "--protocol",
+        type=Path,
+        default=DEFAULT_PROTOCOL,
+        help="the loading protocol (TOML) to use; checked at start-up",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    triage = commands.add_parser("triage", help="assess a runner's answers; prints JSON")
+    triage.add_argument("--answers", required=True, metavar="FILE", help="JSON answers, or -")
+    triage.set_defaults(handler=triage_command)
+
+    plan = commands.add_parser("plan", help="the plan for one day")
+    plan.add_argument("--answers", required=True, metavar="FILE", help="JSON answers, or -")
+    plan.add_argument("--date", type=iso_date, default=date.today(), help="YYYY-MM-DD")
+    plan.add_argument("--week", type=positive_week, default=1, help="week of the phase")
+    plan.add_argument("--json", action="store_true", help="print JSON instead of text")
+    plan.set_defaults(handler=plan_command)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        protocol = load_protocol(args.protocol)
+    except ProtocolError as error:
+        print(f"achilles-coach cannot start: the protocol has problems.\n{error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        print("Nothing to do yet: try `achilles-coach triage --help`.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        return handler(args, protocol)
+    except BadInput as error:
+        print(error, file=sys.stderr)
+        return EXIT_BAD_INPUT

@@ -1,0 +1,170 @@
+"""Today's plan: the protocol's session for this phase, week and weekday, with modifications.
+
+Pure: the same phase, week, date and modifications always give the same plan.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+from conversations.answers import Answers, Assessment
+from conversations.messages import render_text
+from conversations.protocol import WEEKDAYS, Exercise, Protocol, SessionItem, default_protocol
+from conversations.triage import assess, is_running
+
+CONTACTS_PER_SET = 10  # hops are counted in sets of about ten contacts
+
+
+@dataclass(frozen=True)
+class PlannedExercise:
+    id: str
+    name: str
+    how_to: str
+    sets: int
+    reps: int | None
+    seconds: int | None
+    contacts: int | None
+    tempo: str | None
+    load: str | None
+    rest_seconds: int
+    times_per_day: int
+    instead_of: str | None = None  # the exercise a modification replaced, by name
+
+    @property
+    def dose(self) -> str:
+        if self.seconds is not None:
+            return f"{self.sets} x {self.seconds} s hold"
+        if self.contacts is not None:
+            return f"{self.sets} x {self.reps} contacts"
+        return f"{self.sets} x {self.reps}"
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    date: date
+    phase: int
+    phase_name: str
+    phase_aim: str
+    week: int
+    day_type: str
+    exercises: list[PlannedExercise]
+    running: str
+    running_advice: str
+    modifications: list[dict] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        data = asdict(self)
+        data["date"] = self.date.isoformat()
+        for exercise, planned in zip(data["exercises"], self.exercises, strict=True):
+            exercise["dose"] = planned.dose
+        return data
+
+
+def needs_flat_alternative(exercise: Exercise, modifications: list[str]) -> bool:
+    if "flat_floor_only" in modifications and not exercise.insertional_safe:
+        return True
+    return "no_hills_or_speed" in modifications and exercise.surface == "hill"
+
+
+def _session_exercises(
+    items: list[SessionItem], week: int, modifications: list[str], protocol: Protocol
+) -> list[PlannedExercise]:
+    items = [item for item in items if item.from_week <= week]
+    planned: list[PlannedExercise] = []
+    chosen: set[str] = set()
+    contact_exercises = sum(protocol.doses[i.dose].kind == "contacts" for i in items)
+    for item in items:
+        exercise = protocol.exercise(item.exercise)
+        replaced = None
+        if needs_flat_alternative(exercise, modifications):
+            replaced, exercise = exercise.name, protocol.exercise(exercise.flat_alternative)
+        if exercise.id in chosen:
+            continue  # two exercises swapped to the same floor version: do it once
+        chosen.add(exercise.id)
+        dose = protocol.doses[item.dose]
+        step = dose.step_for(week)
+        sets, reps, contacts = step.sets, step.reps, None
+        if dose.kind == "contacts":
+            contacts = math.ceil(step.contacts / contact_exercises)
+            sets = max(1, round(contacts / CONTACTS_PER_SET))
+            reps = math.ceil(contacts / sets)
+        planned.append(
+            PlannedExercise(
+                id=exercise.id,
+                name=exercise.name,
+                how_to=exercise.how_to,
+                sets=sets,
+                reps=reps,
+                seconds=step.seconds,
+                contacts=contacts,
+                tempo=dose.tempo,
+                load=step.load or dose.load,
+                rest_seconds=dose.rest_seconds,
+                times_per_day=dose.times_per_day,
+                instead_of=replaced,
+            )
+        )
+    return planned
+
+
+def build_plan(
+    *,
+    phase: int,
+    running: str,
+    modifications: list[str],
+    on: date,
+    week: int = 1,
+    currently_running: bool = True,
+    protocol: Protocol | None = None,
+) -> DayPlan:
+    """The plan for one day of a phase (week counts from 1 inside the phase)."""
+    protocol = protocol or default_protocol()
+    spec = protocol.phase(phase)
+    day_type = spec.week[WEEKDAYS[on.weekday()]]
+    exercises = _session_exercises(spec.sessions.get(day_type, []), week, modifications, protocol)
+    advice = render_text(
+        "plan/running.j2",
+        running=running,
+        phase=phase,
+        currently_running=currently_running,
+        modifications=modifications,
+        rules=protocol.running,
+        cadence=protocol.cadence,
+    )
+    applied = [
+        {"id": mod, "text": render_text("plan/modification.j2", modification=mod)}
+        for mod in modifications
+    ]
+    return DayPlan(
+        date=on,
+        phase=phase,
+        phase_name=spec.name,
+        phase_aim=spec.aim,
+        week=week,
+        day_type=day_type,
+        exercises=exercises,
+        running=running,
+        running_advice=advice,
+        modifications=applied,
+    )
+
+
+def plan_for_answers(
+    answers: Answers, *, on: date, week: int = 1, protocol: Protocol | None = None
+) -> tuple[Assessment, DayPlan | None]:
+    """Assess, then plan; no plan when the assessment gives no programme."""
+    assessment = assess(answers)
+    if assessment.phase is None:
+        return assessment, None
+    plan = build_plan(
+        phase=assessment.phase,
+        running=assessment.running,
+        modifications=list(assessment.modifications),
+        on=on,
+        week=week,
+        currently_running=is_running(answers),
+        protocol=protocol,
+    )
+    return assessment, plan
