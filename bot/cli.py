@@ -1,8 +1,11 @@
 """The `achilles-coach` command line.
 
     achilles-coach                     the bot on Telegram if a token is set, else a terminal chat
+    achilles-coach run                 the bot on Telegram (long polling)
+    achilles-coach chat                the conversation in this terminal
     achilles-coach triage --answers F  the assessment of a runner's answers, as JSON
     achilles-coach plan --answers F    today's plan for those answers
+    achilles-coach diagram             write the conversation's state machine to docs/
 
 FILE may be `-` for standard input. Bad answers: exit status 2, one line per bad field on stderr.
 """
@@ -11,17 +14,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.config import Settings, load_settings
+from bot.telegram_app import build_application
+from bot.terminal import chat
 from conversations.answers import Answers, describe_errors, parse_answers
+from conversations.clinic import ClinicError, load_clinic
+from conversations.coach import Coach
+from conversations.flow import mermaid_diagram
 from conversations.messages import html_to_text, render
 from conversations.plan import plan_for_answers
 from conversations.protocol import DEFAULT_PROTOCOL, Protocol, ProtocolError, load_protocol
 from conversations.triage import assess
+from storage import open_store
+
+DIAGRAM = Path(__file__).resolve().parent.parent / "docs" / "conversation.mmd"
+TERMINAL_RUNNER_ID = 1  # the one runner of a local terminal chat
 
 EXIT_BAD_INPUT = 2
 
@@ -80,6 +94,49 @@ def plan_command(args: argparse.Namespace, protocol: Protocol) -> int:
     return 0
 
 
+def build_coach(settings: Settings, protocol: Protocol) -> Coach:
+    try:
+        clinic = load_clinic(settings.clinic_file)
+    except ClinicError as error:
+        raise BadInput(f"achilles-coach cannot start: the clinic file has problems.\n{error}") from None
+    return Coach(open_store(settings.data_dir), clinic, protocol, now=lambda: datetime.now(UTC))
+
+
+def configure_logging() -> None:
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines contain the token
+
+
+def run_command(args: argparse.Namespace, protocol: Protocol) -> int:
+    settings = load_settings()
+    if not settings.token:
+        raise BadInput("TELEGRAM_BOT_TOKEN is not set: put it in the environment or a .env file.")
+    coach = build_coach(settings, protocol)
+    configure_logging()
+    build_application(settings.token, settings.api_base_url, coach).run_polling(
+        allowed_updates=["message", "edited_message", "callback_query"]
+    )
+    return 0
+
+
+def chat_command(args: argparse.Namespace, protocol: Protocol) -> int:
+    return chat(build_coach(load_settings(), protocol), TERMINAL_RUNNER_ID)
+
+
+def default_command(args: argparse.Namespace, protocol: Protocol) -> int:
+    """On Telegram when a token is set, otherwise a chat in this terminal."""
+    if load_settings().token:
+        return run_command(args, protocol)
+    return chat_command(args, protocol)
+
+
+def diagram_command(args: argparse.Namespace, protocol: Protocol) -> int:
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(mermaid_diagram(), encoding="utf-8")
+    print(f"wrote {args.output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="achilles-coach",
@@ -91,7 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_PROTOCOL,
         help="the loading protocol (TOML) to use; checked at start-up",
     )
+    parser.set_defaults(handler=default_command)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser("run", help="run the bot on Telegram").set_defaults(handler=run_command)
+    commands.add_parser("chat", help="chat in this terminal").set_defaults(handler=chat_command)
+    diagram = commands.add_parser("diagram", help="write the conversation diagram (Mermaid)")
+    diagram.add_argument("--output", type=Path, default=DIAGRAM)
+    diagram.set_defaults(handler=diagram_command)
 
     triage = commands.add_parser("triage", help="assess a runner's answers; prints JSON")
     triage.add_argument("--answers", required=True, metavar="FILE", help="JSON answers, or -")
@@ -113,12 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     except ProtocolError as error:
         print(f"achilles-coach cannot start: the protocol has problems.\n{error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    handler = getattr(args, "handler", None)
-    if handler is None:
-        print("Nothing to do yet: try `achilles-coach triage --help`.", file=sys.stderr)
-        return EXIT_BAD_INPUT
     try:
-        return handler(args, protocol)
+        return args.handler(args, protocol)
     except BadInput as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT

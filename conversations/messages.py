@@ -58,3 +58,8 @@ def render_text(name: str, **context: object) -> str:
 def html_to_text(message: str) -> str:
     """Telegram HTML as plain terminal text: tags dropped, entities decoded."""
     return html.unescape(re.sub(r"<[^>]+>", "", message))
+
+
+def template_module(name: str) -> object:
+    """The variables a template sets, e.g. the button labels in questions/labels.j2."""
+    return _environment(False).get_template(name).module

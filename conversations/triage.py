@@ -41,42 +41,55 @@ class Finding:
 
 
 # --- Safety first: any of these ends the self-care path (R1-R4) ---------------------------
+# These read only the red flags, so the safety screen can apply them before anything else.
 
 
-def clot(a: Answers) -> Finding | None:
+def clot(flags: set[str]) -> Finding | None:
     """R2. Breathlessness or chest pain is an emergency whether or not the calf is swollen."""
-    if "breathless_or_chest_pain" in a.red_flags:
+    if "breathless_or_chest_pain" in flags:
         return Finding("R2", ("breathless",), "emergency", "emergency", "stop", True)
-    if "calf_swelling_warmth_redness" in a.red_flags:
+    if "calf_swelling_warmth_redness" in flags:
         return Finding("R2", ("calf",), "urgent", "today", "stop", True)
     return None
 
 
-def rupture(a: Answers) -> Finding | None:
+def rupture(flags: set[str]) -> Finding | None:
     """R1. Low pain does not rule a rupture out, so pain is never consulted here."""
-    whys = tuple(f for f in ("pop_or_kick", "cannot_heel_raise", "gap_in_tendon") if f in a.red_flags)
-    if a.onset == "sudden" and a.heel_raises.reps == 0 and "cannot_heel_raise" not in whys:
-        whys += ("cannot_heel_raise",)
+    whys = tuple(f for f in ("pop_or_kick", "cannot_heel_raise", "gap_in_tendon") if f in flags)
     if whys:
         return Finding("R1", whys, "urgent", "today", "stop", True)
     return None
 
 
-def antibiotic(a: Answers) -> Finding | None:
+def antibiotic(flags: set[str]) -> Finding | None:
     """R3."""
-    if "fluoroquinolone" in a.red_flags:
+    if "fluoroquinolone" in flags:
         return Finding("R3", ("fluoroquinolone",), "urgent", "today", "stop", True)
     return None
 
 
-def infection(a: Answers) -> Finding | None:
+def infection(flags: set[str]) -> Finding | None:
     """R4."""
-    if "fever_or_hot_heel" in a.red_flags:
+    if "fever_or_hot_heel" in flags:
         return Finding("R4", ("fever_or_hot_heel",), "urgent", "today", "stop", True)
     return None
 
 
 SAFETY_RULES = (clot, rupture, antibiotic, infection)
+
+
+def safety_flags(a: Answers) -> set[str]:
+    """The red flags, plus a sudden onset with no heel raise possible, which is R1 as well."""
+    flags = set(a.red_flags)
+    if a.onset == "sudden" and a.heel_raises.reps == 0:
+        flags.add("cannot_heel_raise")
+    return flags
+
+
+def assess_safety_screen(flags: list[str] | set[str]) -> Assessment | None:
+    """The safety screen alone: an urgent assessment if any R1-R4 flag is present, else None."""
+    findings = [f for rule in SAFETY_RULES if (f := rule(set(flags)))]
+    return _assessment(findings, phase=None, running="stop") if findings else None
 
 
 # --- A clinician should see the runner (R5-R8) ----------------------------------------------
@@ -278,9 +291,9 @@ def most_cautious(*levels: str) -> str:
 
 def assess(a: Answers) -> Assessment:
     """The whole assessment for one runner's answers."""
-    safety = [f for rule in SAFETY_RULES if (f := rule(a))]
-    if safety:
-        return _assessment(safety, phase=None, running="stop")
+    urgent = assess_safety_screen(safety_flags(a))
+    if urgent is not None:
+        return urgent
 
     phase, gates = phase_gates(a)
     findings = [f for rule in REFERRAL_RULES if (f := rule(a))]

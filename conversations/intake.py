@@ -1,0 +1,160 @@
+"""The questionnaire as data: each question, what kind of answer it takes, and how to read it.
+
+The words (question text, button labels, re-ask messages) live in `templates/questions/`.
+`read_text` and `read_choice` turn what a runner typed or tapped into a value, or say why not;
+`answers_from` assembles the stored answers into the assessment contract of INTAKE.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+
+from conversations.answers import RECENT_CHANGES
+from conversations.messages import template_module
+
+URGENT_FLAGS = (
+    "pop_or_kick",
+    "cannot_heel_raise",
+    "gap_in_tendon",
+    "calf_swelling_warmth_redness",
+    "breathless_or_chest_pain",
+    "fever_or_hot_heel",
+    "fluoroquinolone",
+)
+OTHER_FLAGS = (
+    "rest_or_night_pain",
+    "weight_loss_or_lump",
+    "tingling_or_numbness",
+    "inflammatory_signs",
+    "lumpy_tendons",
+)
+PAIN_SCALE = tuple(range(11))
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    section: str
+    kind: str  # "choice", "multi", "pain" (a 0-10 keypad) or "number"
+    options: tuple = ()  # values for choice/multi; quick-pick values for number
+    minimum: float = 0
+    maximum: float = 10_000
+    decimals: bool = False
+    extra: tuple = field(default=())  # extra buttons for pain/number: (value, label key)
+
+    def labels(self) -> dict:
+        """Button labels by value, from templates/questions/labels.j2."""
+        return labels_for(self.id)
+
+
+QUESTIONS: tuple[Question, ...] = (
+    Question("red_flags", "safety", "multi", URGENT_FLAGS),
+    Question("age", "profile", "number", minimum=10, maximum=100),
+    Question("side", "profile", "choice", ("left", "right", "both")),
+    Question("location", "profile", "choice", ("midportion", "insertional", "unsure")),
+    Question("onset", "profile", "choice", ("gradual", "sudden")),
+    Question("weeks_of_symptoms", "profile", "number", (1, 4, 8, 12, 26), maximum=1000),
+    Question("morning_stiffness_minutes", "symptoms", "number", (0, 5, 20, 45, 90), maximum=1440),
+    Question(
+        "warmup_pattern",
+        "symptoms",
+        "choice",
+        (
+            "eases_then_returns",
+            "eases_and_stays_away",
+            "worsens_while_running",
+            "constant",
+            "only_after",
+            "not_running",
+        ),
+    ),
+    Question("pain_now", "symptoms", "pain", PAIN_SCALE),
+    Question("pain_during_last_run", "symptoms", "pain", PAIN_SCALE),
+    Question("settled_next_morning", "symptoms", "choice", (True, False, None)),
+    Question("mornings_trend", "symptoms", "choice", ("better", "same", "worse")),
+    Question("heel_raises_reps", "capacity", "number", (0, 5, 10, 15, 20, 25), maximum=300),
+    Question("heel_raises_pain", "capacity", "pain", PAIN_SCALE),
+    Question("hop_pain", "capacity", "pain", PAIN_SCALE, extra=((None, "not_tried"),)),
+    Question("heel_raises_other_side", "capacity", "number", maximum=300, extra=((None, "skip"),)),
+    Question("weekly_km", "load", "number", (0, 10, 20, 30, 40, 60), maximum=500, decimals=True),
+    Question("weekly_km_before", "load", "number", (0, 10, 20, 30, 40, 60), maximum=500, decimals=True),
+    Question("recent_changes", "load", "multi", RECENT_CHANGES),
+    Question("structured_loading_weeks", "history", "number", (0, 2, 6, 12), maximum=520),
+    Question("trend", "history", "choice", ("better", "same", "worse")),
+    Question("other_flags", "history", "multi", OTHER_FLAGS),
+)
+BY_ID = {question.id: question for question in QUESTIONS}
+SECTIONS = tuple(dict.fromkeys(question.section for question in QUESTIONS))
+
+
+@cache
+def labels_for(question_id: str) -> dict:
+    labels = template_module("questions/labels.j2").labels
+    return labels[question_id]
+
+
+class Unreadable(ValueError):
+    """What a runner typed is not an answer to the question; `key` picks the re-ask message."""
+
+    def __init__(self, key: str, **facts: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.facts = facts
+
+
+NUMBER = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(?:km|kms|min|mins|minutes|weeks?|reps?|years?)?\s*$")
+
+
+def read_text(question: Question, text: str) -> object:
+    """A typed answer. Raises Unreadable with what was wrong."""
+    if question.kind == "multi":
+        raise Unreadable("use_buttons")
+    cleaned = text.strip().lower()
+    for value, label in question.labels().items():
+        if cleaned == str(label).strip().lower():
+            return value
+    if question.kind == "choice":
+        raise Unreadable("use_buttons")
+    match = NUMBER.match(cleaned)
+    if not match:
+        raise Unreadable("not_a_number", minimum=question.minimum, maximum=question.maximum)
+    number = float(match.group(1).replace(",", "."))
+    if not question.decimals:
+        if number != int(number):
+            raise Unreadable("whole_number", minimum=question.minimum, maximum=question.maximum)
+        number = int(number)
+    if not question.minimum <= number <= question.maximum:
+        raise Unreadable("out_of_range", minimum=question.minimum, maximum=question.maximum)
+    return number
+
+
+def buttons_for(question: Question) -> list[tuple[object, str]]:
+    """(value, label) for each button of a question, in order."""
+    labels = question.labels()
+    values = list(question.options) + [value for value, _ in question.extra]
+    return [(value, labels[value]) for value in values]
+
+
+def answers_from(stored: dict, current_phase: int | None = None) -> dict:
+    """The assessment contract's answers from the questionnaire's stored answers."""
+    answers = {
+        key: stored[key]
+        for key in (
+            "age", "side", "location", "weeks_of_symptoms", "onset", "morning_stiffness_minutes",
+            "warmup_pattern", "pain_now", "settled_next_morning", "mornings_trend", "hop_pain",
+            "weekly_km", "weekly_km_before", "structured_loading_weeks", "trend",
+        )
+    }
+    answers["weekly_km"] = float(answers["weekly_km"])
+    answers["weekly_km_before"] = float(answers["weekly_km_before"])
+    answers["pain_during_last_run"] = stored.get("pain_during_last_run")
+    answers["red_flags"] = list(stored.get("red_flags", [])) + list(stored.get("other_flags", []))
+    answers["recent_changes"] = list(stored.get("recent_changes", []))
+    answers["heel_raises"] = {"reps": stored["heel_raises_reps"], "pain": stored["heel_raises_pain"]}
+    if stored.get("heel_raises_other_side") is not None:
+        answers["heel_raises_other_side"] = stored["heel_raises_other_side"]
+    if current_phase is not None:
+        answers["current_phase"] = current_phase
+    return answers

@@ -1,0 +1,151 @@
+"""Crash-safe files: a reader sees the old content or the new, never half of it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tinydb.storages import Storage
+
+logger = logging.getLogger(__name__)
+
+TEMP_SUFFIX = ".tmp"
+CORRUPT_SUFFIX = ".corrupt"
+
+# (inode, mtime, size): os.replace gives every write a new inode, so this changes
+# whenever the file is rewritten, without reading it.
+Stamp = tuple[int, int, int]
+
+
+def _stamp(st: os.stat_result) -> Stamp:
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make renames and unlinks in `directory` survive a power cut."""
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, payload: bytes) -> Stamp:
+    """Replace `path` with `payload`, durably, and return the new file's stamp.
+
+    The temp file lives in the same directory (os.replace is only atomic within
+    one file system) and is fsynced before the rename, so after a crash `path`
+    holds either the old or the new bytes. The directory fsync makes the rename
+    itself durable. mkstemp creates the file 0600: runners' health data is private.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+            stamp = _stamp(os.fstat(f.fileno()))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+    return stamp
+
+
+def remove_temp_files(directory: Path) -> int:
+    """Delete temp files a killed process left behind; returns how many.
+
+    Only safe while no other process writes to `directory` (one bot per data dir).
+    """
+    removed = 0
+    for leftover in directory.glob(f".*{TEMP_SUFFIX}"):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+            removed += 1
+    return removed
+
+
+def _is_tinydb_data(data: Any) -> bool:
+    # {table: {doc_id: {...}}} with numeric ids; anything else would make TinyDB
+    # fail later, far from the cause, so it counts as corrupt here.
+    return isinstance(data, dict) and all(
+        isinstance(table, dict)
+        and all(k.isascii() and k.isdigit() and isinstance(d, dict) for k, d in table.items())
+        for table in data.values()
+    )
+
+
+class AtomicJSONStorage(Storage):
+    """TinyDB storage for one JSON file, written with `atomic_write`.
+
+    TinyDB re-reads the whole database on every operation, so the last content
+    read or written is kept and reused while the file's stamp is unchanged (a
+    file rewritten by anyone else is still picked up). A missing file is an
+    empty database and is only created by the first write. A file that does
+    not parse is moved aside as *.corrupt and treated as empty, so one bad
+    file can't take the bot down.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self._path = Path(path)
+        self._data: dict[str, dict[str, Any]] | None = None
+        self._stamp: Stamp | None = None
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        try:
+            with open(self._path, "rb") as f:  # stat the very file we read
+                stamp = _stamp(os.fstat(f.fileno()))
+                if self._data is not None and stamp == self._stamp:
+                    return self._data
+                raw = f.read()
+        except FileNotFoundError:
+            self._forget()
+            return None
+        try:
+            data = json.loads(raw)
+            if not _is_tinydb_data(data):
+                raise ValueError("not a TinyDB database")
+        except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
+            self._move_aside(exc)
+            return None
+        self._data, self._stamp = data, stamp
+        return data
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        try:
+            payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+            self._stamp = atomic_write(self._path, payload)
+            self._data = data
+        except BaseException:
+            # TinyDB edits the dict `read` returned in place before calling
+            # write, so after a failed write our copy is ahead of the disk.
+            self._forget()
+            raise
+
+    def close(self) -> None:
+        self._forget()
+
+    def _forget(self) -> None:
+        self._data = self._stamp = None
+
+    def _move_aside(self, exc: Exception) -> None:
+        self._forget()
+        aside = self._path.with_name(f"{self._path.name}.{time.time_ns()}{CORRUPT_SUFFIX}")
+        os.replace(self._path, aside)
+        fsync_dir(self._path.parent)
+        # Kept, not deleted, so it can be repaired by hand. The file name holds the
+        # runner's Telegram id, which stays out of the logs.
+        logger.error(
+            "Unreadable runner file (%s) moved aside as *%s; that runner starts afresh",
+            type(exc).__name__,
+            CORRUPT_SUFFIX,
+        )

@@ -1,0 +1,89 @@
+"""RunnerStore on TinyDB: each runner is one small TinyDB database.
+
+Per-runner databases keep every write proportional to one runner's data, not
+to the number of runners. The backends differ only in where a runner's
+database lives (see memory.py and files.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import abstractmethod
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.table import Document, Table
+
+from .base import RunnerStore, check_runner_id, checkin_day, json_copy
+
+PROFILE = "profile"
+CHECKINS = "checkins"
+PROFILE_DOC_ID = 1  # the profile table holds exactly one document
+
+
+def _put(table: Table, doc_id: int, document: dict[str, Any]) -> None:
+    """Insert or replace one document with a single storage write, so a crash
+    leaves the old or the new version (TinyDB's upsert merges fields and
+    truncate + insert would be two writes)."""
+
+    def replace(stored: dict[str, Any]) -> None:
+        stored.clear()
+        stored.update(document)
+
+    if table.contains(doc_id=doc_id):
+        table.update(replace, doc_ids=[doc_id])
+    else:
+        table.insert(Document(document, doc_id=doc_id))
+
+
+class TinyDBStore(RunnerStore):
+    def __init__(self) -> None:
+        # Handlers may run storage calls in worker threads; TinyDB and the
+        # handle cache are not thread-safe.
+        self._lock = threading.RLock()
+
+    @abstractmethod
+    def _db(self, runner_id: int) -> TinyDB:
+        """The runner's database; must not create anything until it is written."""
+
+    @abstractmethod
+    def _erase(self, runner_id: int) -> None:
+        """Remove the runner's database and anything else that names them."""
+
+    def load(self, runner_id: int) -> dict[str, Any] | None:
+        runner_id = check_runner_id(runner_id)
+        with self._lock:
+            profile = self._db(runner_id).table(PROFILE).get(doc_id=PROFILE_DOC_ID)
+            return None if profile is None else json_copy(profile)
+
+    def save(self, runner_id: int, profile: dict[str, Any]) -> None:
+        runner_id = check_runner_id(runner_id)
+        document = json_copy(profile, "profile")
+        with self._lock:
+            _put(self._db(runner_id).table(PROFILE), PROFILE_DOC_ID, document)
+
+    def add_checkin(self, runner_id: int, checkin: dict[str, Any]) -> None:
+        runner_id = check_runner_id(runner_id)
+        document = json_copy(checkin, "checkin")
+        day = checkin_day(document)
+        with self._lock:
+            _put(self._db(runner_id).table(CHECKINS), day, document)
+
+    def checkins(self, runner_id: int) -> list[dict[str, Any]]:
+        runner_id = check_runner_id(runner_id)
+        with self._lock:
+            rows = self._db(runner_id).table(CHECKINS).all()
+            return [json_copy(row) for row in sorted(rows, key=lambda row: row["date"])]
+
+    def export(self, runner_id: int) -> dict[str, Any]:
+        with self._lock:  # one consistent snapshot
+            return {
+                "runner_id": check_runner_id(runner_id),
+                "profile": self.load(runner_id),
+                "checkins": self.checkins(runner_id),
+            }
+
+    def delete(self, runner_id: int) -> None:
+        runner_id = check_runner_id(runner_id)
+        with self._lock:
+            self._erase(runner_id)

@@ -1,0 +1,30 @@
+"""A typical runner's way through the questionnaire, shared by the domain and end-to-end tests.
+
+Each step is ("tap", button text) or ("say", text). The answers match the 'typical-strength'
+vignette: phase 2, running hold.
+"""
+
+TYPICAL_RUNNER = [
+    ("tap", "None of these"),  # safety screen
+    ("say", "38"),
+    ("tap", "Right"),
+    ("tap", "Above the heel"),
+    ("tap", "Gradually"),
+    ("say", "6"),
+    ("tap", "10-30 min"),
+    ("tap", "Eases as I warm up, comes back later"),
+    ("tap", "2"),  # pain now
+    ("tap", "3"),  # during the last run
+    ("tap", "Yes, settled"),
+    ("tap", "About the same"),
+    ("say", "18"),  # heel raises
+    ("tap", "3"),
+    ("tap", "4"),  # hops
+    ("tap", "Skip"),
+    ("tap", "30 km"),
+    ("tap", "30 km"),
+    ("tap", "None of these"),  # recent changes
+    ("tap", "None yet"),
+    ("tap", "About the same"),
+    ("tap", "None of these"),  # other flags
+]
