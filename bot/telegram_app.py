@@ -163,15 +163,12 @@ async def register_commands(application: Application) -> None:
     )
 
 
-def build_application(token: str, base_url: str, coach: Coach) -> Application:
-    application = (
-        ApplicationBuilder()
-        .token(token)
-        .base_url(base_url)
-        .rate_limiter(AIORateLimiter(max_retries=3))
-        .post_init(register_commands)
-        .build()
-    )
+def build_application(token: str, base_url: str, coach: Coach, *, rate_limited: bool = True) -> Application:
+    """The bot. `rate_limited=False` lets tests that are not about pacing run at full speed."""
+    builder = ApplicationBuilder().token(token).base_url(base_url).post_init(register_commands)
+    if rate_limited:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    application = builder.build()
     application.bot_data["coach"] = coach
     messages = filters.UpdateType.MESSAGE  # edited messages are ignored by design
     application.add_handler(MessageHandler(~PRIVATE & filters.COMMAND & messages, group_message))

@@ -87,8 +87,9 @@ class Coach:
         replies = turn.dispatch(event)
         if turn.erased:
             return replies
-        if record.get("consent") is not None:
-            if event.update_id is not None:
+        consent = record.get("consent")
+        if consent is not None:  # before consent nothing is stored; after a refusal, only that
+            if event.update_id is not None and consent["given"]:
                 record["last_update_id"] = event.update_id
             self.store.save(runner_id, record)
         return replies

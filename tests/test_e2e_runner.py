@@ -1,0 +1,144 @@
+"""End to end over HTTP: the real python-telegram-bot Application against a local Bot API server."""
+
+import json
+
+from tests.e2e import BotProcess, follow, make_coach, quiet, running_bot, say, seen_text, tap
+from tests.runner_script import TYPICAL_RUNNER
+
+CLINIC_PHONE = "+44 20 7946 0000"
+
+
+async def test_runner_goes_from_start_to_a_plan(bot_api, tmp_path):
+    coach = make_coach(tmp_path / "data")
+    async with running_bot(bot_api, coach):
+        ana = bot_api.user(1001, first_name="Ana")
+        await say(ana, "/start")
+        assert "Welcome to Achilles Coach" in seen_text(ana)
+        await tap(ana, "I understand and agree")
+        await follow(ana, TYPICAL_RUNNER)
+        seen = seen_text(ana)
+        assert "phase 2, Strength" in seen and "Strength day" in seen
+        assert "3 x 15" in seen and "not a diagnosis" in seen
+        assert "Talk to a clinician" in ana.inbox[-1].buttons[-1]
+        commands = bot_api.calls_of("setMyCommands")[-1].params["commands"]
+        assert {"start", "today", "export", "delete"} <= {c["command"] for c in commands}
+
+
+async def test_runner_with_snap_who_cannot_rise_gets_urgent_path_and_no_plan(bot_api, tmp_path):
+    async with running_bot(bot_api, make_coach(tmp_path / "data")):
+        ben = bot_api.user(1002)
+        await say(ben, "/start")
+        await tap(ben, "I understand and agree")
+        await tap(ben, "A snap, pop")
+        await tap(ben, "Can't rise onto the toes")
+        await tap(ben, "Done")
+        seen = seen_text(ben)
+        assert "Please get this checked today" in seen and CLINIC_PHONE in seen
+        await say(ben, "/today")
+        assert "Strength day" not in "".join(m.text or "" for m in ben.inbox)
+
+
+async def test_runner_who_declines_has_nothing_stored_but_the_refusal(bot_api, tmp_path):
+    data = tmp_path / "data"
+    async with running_bot(bot_api, make_coach(data)):
+        cat = bot_api.user(1003)
+        await say(cat, "/start")
+        await tap(cat, "No thanks")
+    files = [p for p in data.rglob("*") if p.is_file()]
+    assert len(files) == 1
+    stored = json.loads(files[0].read_text())
+    profile = next(iter(stored["profile"].values()))
+    assert profile.keys() == {"runner_id", "state", "consent"} and profile["consent"]["given"] is False
+
+
+async def test_bot_killed_mid_questionnaire_resumes_at_the_same_question(bot_api, tmp_path):
+    data = tmp_path / "data"
+    bot = BotProcess(bot_api, data)
+    await bot.start()
+    try:
+        dan = bot_api.user(1004)
+        await say(dan, "/start")
+        await tap(dan, "I understand and agree")
+        await follow(dan, TYPICAL_RUNNER[:6])  # up to the weeks of symptoms
+        assert "how long is the tendon stiff" in seen_text(dan, 1)
+        bot.kill()
+        await bot.start()
+        await say(dan, "/start")
+        assert "Picking up where you left off" in seen_text(dan, 2)
+        assert "how long is the tendon stiff" in seen_text(dan, 1)
+        await follow(dan, TYPICAL_RUNNER[6:])
+        assert "phase 2, Strength" in seen_text(dan)
+        await say(dan, "/export")
+        exported = json.loads(dan.inbox[-1].document.text())
+        assert exported["profile"]["answers"]["age"] == 38
+        assert exported["profile"]["answers"]["weeks_of_symptoms"] == 6
+    finally:
+        bot.stop()
+
+
+async def test_export_sends_everything_and_delete_leaves_no_trace(bot_api, tmp_path):
+    data = tmp_path / "data"
+    async with running_bot(bot_api, make_coach(data)):
+        eve = bot_api.user(1005)
+        await say(eve, "/start")
+        await tap(eve, "I understand and agree")
+        await follow(eve, TYPICAL_RUNNER)
+        await say(eve, "/export")
+        exported = json.loads(eve.inbox[-1].document.text())
+        assert exported["runner_id"] == 1005
+        assert exported["profile"]["answers"]["heel_raises_reps"] == 18
+        assert exported["profile"]["assessment"]["phase"] == 2
+        await say(eve, "/delete")
+        await tap(eve, "Yes, erase everything")
+        assert "everything stored about you has been erased" in seen_text(eve, 1)
+    for path in data.rglob("*"):
+        if path.is_file():
+            assert b"1005" not in path.read_bytes(), path
+
+
+async def test_group_chat_gets_one_line_pointing_to_a_private_chat(bot_api, tmp_path):
+    async with running_bot(bot_api, make_coach(tmp_path / "data")):
+        bot_api.register_chat(-500, chat_type="group", title="Running club")
+        fay = bot_api.user(1006)
+        fay.send("/start", chat_id=-500)
+        replies = await bot_api.wait_for_message(-500)
+        assert "private chat" in replies[0].text
+        await quiet(bot_api)
+        assert len(bot_api.messages_to(-500)) == 1
+
+
+async def test_stale_button_is_answered_politely_and_changes_nothing(bot_api, tmp_path):
+    coach = make_coach(tmp_path / "data")
+    async with running_bot(bot_api, coach):
+        gus = bot_api.user(1007)
+        await say(gus, "/start")
+        await tap(gus, "I understand and agree")
+        await tap(gus, "None of these")
+        first_question = [m for m in gus.inbox if m.inline_keyboard][-2]
+        await say(gus, "38")
+        before = coach.store.load(1007)
+        await gus.tap(first_question.buttons[0], message=first_question, count=0)
+        answer = bot_api.callback_answers[-1]
+        assert "earlier message" in (answer.text or "")
+        after = coach.store.load(1007)
+        assert (after["state"], after["answers"], after["step"]) == (
+            before["state"], before["answers"], before["step"])
+
+
+async def test_a_failing_handler_is_logged_with_the_update_id_and_the_runner_gets_an_apology(
+    bot_api, tmp_path, caplog, monkeypatch
+):
+    coach = make_coach(tmp_path / "data")
+
+    def broken(runner_id, event):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(coach, "handle", broken)
+    async with running_bot(bot_api, coach):
+        ivy = bot_api.user(1009)
+        update = ivy.send("/today")
+        replies = await bot_api.wait_for_message(1009)
+        assert "Sorry, something went wrong" in replies[0].text
+        assert "disk on fire" not in replies[0].text
+    failures = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert any(str(update["update_id"]) in r.getMessage() for r in failures)
