@@ -105,6 +105,7 @@ def build_coach(settings: Settings, protocol: Protocol) -> Coach:
 def configure_logging() -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines contain the token
+    logging.getLogger("transitions").setLevel(logging.WARNING)
 
 
 def run_command(args: argparse.Namespace, protocol: Protocol) -> int:

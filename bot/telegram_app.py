@@ -6,7 +6,9 @@ handlers; each handler is short and named after what it answers.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import replace
 
 from telegram import (
     BotCommand,
@@ -28,12 +30,44 @@ from telegram.ext import (
     filters,
 )
 
+from bot.scheduler import ReminderScheduler
 from conversations.coach import COMMANDS, Coach, Event, Reply
 from conversations.messages import render, template_module
 
 log = logging.getLogger(__name__)
+TICK_SECONDS = 20  # how often the reminder scheduler looks for what has fallen due
 PRIVATE = filters.ChatType.PRIVATE
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class PacedRateLimiter(AIORateLimiter):
+    """python-telegram-bot's limiter (retrying after a 429 as Telegram asks), paced evenly just
+    under Telegram's 30 messages a second (a burst of 30 at once would overrun a one-second
+    window), plus what it leaves out: at most one message a second to each private chat."""
+
+    PER_CHAT_SECONDS = 1.0
+    MESSAGES_PER_SECOND = 29
+
+    def __init__(self, max_retries: int = 3) -> None:
+        super().__init__(
+            overall_max_rate=1, overall_time_period=1 / self.MESSAGES_PER_SECOND, max_retries=max_retries
+        )
+        self._next_slot: dict[int, float] = {}
+
+    async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
+        chat_id = data.get("chat_id")
+        if endpoint.startswith("send") and isinstance(chat_id, int) and chat_id > 0:
+            await self._wait_for_chat(chat_id)
+        return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+    async def _wait_for_chat(self, chat_id: int) -> None:
+        now = asyncio.get_running_loop().time()
+        slot = max(now, self._next_slot.get(chat_id, now))
+        self._next_slot[chat_id] = slot + self.PER_CHAT_SECONDS  # reserve before sleeping
+        if len(self._next_slot) > 50_000:  # forget chats that have long been quiet
+            self._next_slot = {c: t for c, t in self._next_slot.items() if t > now}
+        if slot > now:
+            await asyncio.sleep(slot - now)
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -77,14 +111,30 @@ def _short_lines(html: str, limit: int):
         yield line
 
 
-async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
-    chat_id = update.effective_chat.id
-    query = update.callback_query
-    notice = next((reply.notice for reply in replies if reply.notice), None)
-    if query is not None:
-        await query.answer(notice)
+def merged(replies: list[Reply]) -> list[Reply]:
+    """Join plain text replies onto the next one: one message instead of a burst (Telegram
+    paces each chat to about one message a second)."""
+    out: list[Reply] = []
+    carry = ""
     for reply in replies:
-        if reply.html and reply.edit and query is not None:
+        if reply.html and not (reply.buttons or reply.edit or reply.document or reply.photo):
+            carry = f"{carry}\n\n{reply.html}" if carry else reply.html
+            continue
+        if carry and reply.html and not reply.edit:
+            reply = replace(reply, html=f"{carry}\n\n{reply.html}")
+            carry = ""
+        out.append(reply)
+    if carry:
+        out.append(Reply(carry))
+    return out
+
+
+async def deliver(bot, chat_id: int, replies: list[Reply], query=None) -> None:
+    """Send the engine's replies to one chat (editing the tapped message where asked)."""
+    for reply in merged(replies):
+        if reply.document is not None or reply.photo is not None:
+            await send_file(bot, chat_id, reply)  # the text goes with it, as its caption
+        elif reply.html and reply.edit and query is not None:
             try:
                 await query.edit_message_text(
                     reply.html, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply),
@@ -97,14 +147,31 @@ async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, repli
             parts = split_message(reply.html)
             for index, part in enumerate(parts):
                 last = index == len(parts) - 1
-                await context.bot.send_message(
+                await bot.send_message(
                     chat_id, part, parse_mode=ParseMode.HTML,
                     reply_markup=keyboard(reply) if last else None,
                     link_preview_options=NO_PREVIEW,
                 )
-        if reply.document is not None:
-            name, content = reply.document
-            await context.bot.send_document(chat_id, document=content, filename=name)
+
+
+async def send_file(bot, chat_id: int, reply: Reply) -> None:
+    caption = reply.html if len(reply.html) <= MessageLimit.CAPTION_LENGTH else None
+    if caption is None and reply.html:
+        await bot.send_message(chat_id, reply.html, parse_mode=ParseMode.HTML)
+    if reply.photo is not None:
+        await bot.send_photo(chat_id, photo=reply.photo, caption=caption, parse_mode=ParseMode.HTML,
+                             reply_markup=keyboard(reply))
+    else:
+        name, content = reply.document
+        await bot.send_document(chat_id, document=content, filename=name, caption=caption,
+                                parse_mode=ParseMode.HTML, reply_markup=keyboard(reply))
+
+
+async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
+    query = update.callback_query
+    if query is not None:
+        await query.answer(next((reply.notice for reply in replies if reply.notice), None))
+    await deliver(context.bot, update.effective_chat.id, replies, query)
 
 
 async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Event) -> None:
@@ -131,6 +198,12 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     data = update.callback_query.data or ""
     await handle(update, context, Event("button", data, "", update.update_id))
+
+
+async def location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    where = update.effective_message.location
+    event = Event("location", f"{where.latitude},{where.longitude}", "", update.update_id)
+    await handle(update, context, event)
 
 
 async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -163,18 +236,39 @@ async def register_commands(application: Application) -> None:
     )
 
 
+async def start_reminders(application: Application) -> None:
+    scheduler: ReminderScheduler = application.bot_data["scheduler"]
+    scheduler.load()
+    application.job_queue.run_repeating(tick, interval=TICK_SECONDS, first=1, name="reminders")
+
+
+async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await context.bot_data["scheduler"].tick()
+
+
+async def on_start(application: Application) -> None:
+    await register_commands(application)
+    await start_reminders(application)
+
+
 def build_application(token: str, base_url: str, coach: Coach, *, rate_limited: bool = True) -> Application:
     """The bot. `rate_limited=False` lets tests that are not about pacing run at full speed."""
-    builder = ApplicationBuilder().token(token).base_url(base_url).post_init(register_commands)
+    builder = ApplicationBuilder().token(token).base_url(base_url).post_init(on_start)
     if rate_limited:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        builder = builder.rate_limiter(PacedRateLimiter(max_retries=3))
     application = builder.build()
     application.bot_data["coach"] = coach
+
+    async def send(runner_id: int, replies: list[Reply]) -> None:
+        await deliver(application.bot, runner_id, replies)
+
+    application.bot_data["scheduler"] = ReminderScheduler(coach, send)
     messages = filters.UpdateType.MESSAGE  # edited messages are ignored by design
     application.add_handler(MessageHandler(~PRIVATE & filters.COMMAND & messages, group_message))
     application.add_handler(CommandHandler(list(COMMANDS), command, filters=PRIVATE & messages))
     application.add_handler(MessageHandler(PRIVATE & messages & filters.COMMAND, unknown_command))
     application.add_handler(MessageHandler(PRIVATE & messages & filters.TEXT, text))
+    application.add_handler(MessageHandler(PRIVATE & messages & filters.LOCATION, location))
     application.add_handler(MessageHandler(PRIVATE & messages, not_text))
     application.add_handler(CallbackQueryHandler(button))
     application.add_error_handler(error)

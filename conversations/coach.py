@@ -15,14 +15,25 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from timezonefinder import TimezoneFinder
 
 from conversations.answers import Assessment
 from conversations.clinic import Clinic
-from conversations.flow import AFTER_ONBOARDING, QUESTION_STATES, Bound
+from conversations.daily import DailyLoop
+from conversations.flow import AFTER_ONBOARDING, INTAKE_STATES, QUESTION_STATES, Bound
 from conversations.intake import BY_ID, QUESTIONS, Question, Unreadable, buttons_for, read_text
 from conversations.messages import render, template_module
 from conversations.plan import DayPlan, build_plan
 from conversations.protocol import Protocol
+from conversations.reminders import (
+    DEFAULT_STRENGTH_DAYS,
+    reminder_due,
+    snooze_due,
+    summary_due,
+)
 from storage import RunnerStore
 
 RECORD_VERSION = 1
@@ -32,8 +43,8 @@ BOX = "▫️"
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # "command", "text" or "button"
-    value: str  # the command name without "/", the text, or the button data
+    kind: str  # "command", "text", "button" or "location"
+    value: str  # the command name without "/", the text, the button data, or "lat,lon"
     argument: str = ""  # what followed a command, e.g. a /start deep-link payload
     update_id: int | None = None  # Telegram's, to ignore a redelivered update after a crash
 
@@ -51,6 +62,7 @@ class Reply:
     buttons: list[list[Button]] = field(default_factory=list)
     edit: bool = False  # replace the message whose button was tapped
     document: tuple[str, bytes] | None = None  # (file name, content)
+    photo: bytes | None = None  # a PNG, sent as a picture
     notice: str | None = None  # a short note on the tapped button (Telegram's callback answer)
 
 
@@ -73,6 +85,7 @@ class Coach:
         self.clinic = clinic
         self.protocol = protocol
         self.now = now
+        self.schedule_listeners: list[Callable[[int, dict | None], None]] = []
 
     # --- entry point ------------------------------------------------------------------------
 
@@ -94,11 +107,69 @@ class Coach:
             self.store.save(runner_id, record)
         return replies
 
-    def today(self) -> date:
-        return self.now().astimezone(self.clinic.zone).date()
+    def today(self, record: dict | None = None) -> date:
+        """Today in the runner's time zone (the clinic's until they have chosen one)."""
+        zone = self.clinic.zone
+        if record and record.get("reminder"):
+            zone = ZoneInfo(record["reminder"]["timezone"])
+        return self.now().astimezone(zone).date()
+
+    # --- reminders: the scheduler asks, the adapter sends, then tells us what went out -------
+
+    def publish_schedule(self, record: dict) -> None:
+        """Keep the shared schedule index (and whoever plans reminders) in step with a record."""
+        reminder = record.get("reminder")
+        entry = None
+        if reminder and not record.get("inactive"):
+            entry = {key: reminder.get(key) for key in ("time", "timezone", "active", "snooze_until")}
+        self.store.set_schedule(record["runner_id"], entry)
+        for listener in self.schedule_listeners:
+            listener(record["runner_id"], entry)
+
+    def due(self, runner_id: int) -> list[tuple[str, list[Reply]]]:
+        """The scheduled messages due now for this runner, as (kind, replies)."""
+        record = self.store.load(runner_id)
+        reminder = (record or {}).get("reminder")
+        if not record or not reminder or record.get("inactive") or record["state"] == "urgent":
+            return []
+        now = self.now()
+        turn = Turn(self, record)
+        due = []
+        if not turn.has_plan():
+            return []
+        if reminder_due(reminder, now, record.get("last_reminder_on")) or snooze_due(reminder, now):
+            due.append(("reminder", [turn.reminder_screen()]))
+        if summary_due(reminder, now, record.get("last_summary_on")):
+            due.append(("summary", [turn.summary_screen()]))
+        return due
+
+    def mark_sent(self, runner_id: int, kind: str) -> None:
+        """Called once a scheduled message has reached Telegram."""
+        record = self.store.load(runner_id)
+        if record is None:
+            return
+        today = self.today(record).isoformat()
+        if kind == "reminder":
+            if (lapse := Turn(self, record).nudge_due()) is not None:
+                record["nudged_for"] = lapse  # one gentle nudge per lapse, not one a day
+            record["last_reminder_on"] = today
+            if record["reminder"].get("snooze_until"):
+                record["reminder"]["snooze_until"] = None
+                self.publish_schedule(record)
+        else:
+            record["last_summary_on"] = today
+        self.store.save(runner_id, record)
+
+    def mark_inactive(self, runner_id: int) -> None:
+        """The runner blocked the bot: stop sending until they come back."""
+        record = self.store.load(runner_id)
+        if record is not None:
+            record["inactive"] = True
+            self.store.save(runner_id, record)
+            self.publish_schedule(record)
 
 
-class Turn:
+class Turn(DailyLoop):
     """One event for one runner: the record, the machine, and the replies being built."""
 
     def __init__(self, coach: Coach, record: dict) -> None:
@@ -119,7 +190,10 @@ class Turn:
         return Reply(render(template, **context), buttons or [])
 
     def clinic_row(self) -> list[Button]:
-        return [Button(label("clinic"), data="g|clinic")]
+        return [self.button("clinic", "g|clinic")]
+
+    def button(self, name: str, data: str) -> Button:
+        return Button(label(name), data=data)
 
     # --- dispatch -----------------------------------------------------------------------------
 
@@ -131,7 +205,19 @@ class Turn:
             return handler(self, event.argument)
         if event.kind == "button":
             return self.tap(event.value)
+        if event.kind == "location":
+            return self.located(event.value)
         return self.typed(event.value)
+
+    def located(self, where: str) -> list[Reply]:
+        """A shared location answers the time-zone question, offline."""
+        if self.state != "reminder_zone" or self.record.get("paused"):
+            return [self.page("common/not_text.j2")]
+        latitude, longitude = (float(part) for part in where.split(","))
+        zone = timezone_finder().timezone_at(lat=latitude, lng=longitude)
+        if zone is None:
+            return [self.page("questions/reask/not_a_zone.j2"), self.ask()]
+        return self.answer(BY_ID["reminder_zone"], zone)
 
     def typed(self, text: str) -> list[Reply]:
         if not self.consented:
@@ -153,7 +239,10 @@ class Turn:
     def tap(self, data: str) -> list[Reply]:
         step, _, token = data.partition("|")
         if step == "g":
-            return GLOBAL_BUTTONS.get(token, Turn.stale)(self)
+            name, _, argument = token.partition(":")
+            if not self.consented and name not in ("agree", "decline", "clinic"):
+                return self.stale()
+            return GLOBAL_BUTTONS.get(name, Turn.stale_with)(self, argument)
         if not step.isdigit() or int(step) != self.record.get("step"):
             return self.stale()
         if token in ("erase", "keep") and self.record.pop("pending", None) == "delete":
@@ -173,6 +262,9 @@ class Turn:
     def stale(self) -> list[Reply]:
         return [Reply("", notice=render("common/stale_button.j2"))]
 
+    def stale_with(self, argument: str) -> list[Reply]:
+        return self.stale()
+
     # --- onboarding -------------------------------------------------------------------------
 
     def welcome(self, argument: str = "") -> list[Reply]:
@@ -182,7 +274,7 @@ class Turn:
         ]
         return [self.page("onboarding/welcome.j2", buttons, returning=self.state == "declined")]
 
-    def agree(self) -> list[Reply]:
+    def agree(self, argument: str = "") -> list[Reply]:
         if self.consented:
             return self.stale()
         self.record["consent"] = {"given": True, "at": self.coach.now().isoformat()}
@@ -192,7 +284,7 @@ class Turn:
             runner.agree()
         return [self.page("onboarding/thanks.j2"), self.ask()]
 
-    def decline(self) -> list[Reply]:
+    def decline(self, argument: str = "") -> list[Reply]:
         if self.consented:
             return self.stale()
         # The refusal is all we keep: no answers, no name.
@@ -212,12 +304,15 @@ class Turn:
         step = self.record["step"]
         rows: list[list[Button]] = []
         options = buttons_for(question)
+        if question.id == "strength_days" and "selection" not in self.record:
+            current = self.record.get("reminder", {}).get("strength_days", DEFAULT_STRENGTH_DAYS)
+            self.record["selection"] = list(current)
         if question.kind == "multi":
             chosen = self.record.get("selection", [])
             for index, (value, text) in enumerate(options):
                 mark = CHECK if value in chosen else BOX
                 rows.append([Button(f"{mark} {text}", data=f"{step}|t{index}")])
-            done = label("done") if chosen else label("none_of_these")
+            done = label("done") if chosen or question.id == "strength_days" else label("none_of_these")
             rows.append([Button(done, data=f"{step}|done")])
         elif question.kind == "pain":
             keys = [Button(text, data=f"{step}|{i}") for i, (_, text) in enumerate(options)]
@@ -228,9 +323,11 @@ class Turn:
             buttons = [Button(text, data=f"{step}|{i}") for i, (_, text) in enumerate(options)]
             per_row = 1 if question.kind == "choice" and len(options) > 3 else 3
             rows += [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+        if question.section == "checkin":
+            rows.append([self.button("worry", "g|reassess")])
         if self.record.get("asked"):
             rows.append([Button(label("back"), data=f"{step}|back")])
-        number = QUESTIONS.index(question) + 1
+        number = QUESTIONS.index(question) + 1 if question in QUESTIONS else None
         reply = self.page(
             f"questions/{question.id}.j2",
             rows,
@@ -257,7 +354,8 @@ class Turn:
         return [self.ask(edit=True)]
 
     def answer(self, question: Question, value: object) -> list[Reply]:
-        self.record["answers"][question.id] = value
+        intake = question.id in INTAKE_STATES
+        self.record.setdefault("answers" if intake else "draft", {})[question.id] = value
         self.record.setdefault("asked", []).append(question.id)
         self.record.pop("selection", None)
         with Bound(self.record) as runner:
@@ -266,7 +364,13 @@ class Turn:
                 runner.assessed()
         if self.state in QUESTION_STATES:
             return [self.ask()]
-        return self.outcome()
+        self.record.pop("asked", None)
+        finish = {
+            "reminders_set": self.save_reminders,
+            "checked_in": self.apply_checkin,
+            "retested": self.apply_retest,
+        }.get(self.state, self.outcome)
+        return finish()
 
     def back(self, argument: str = "") -> list[Reply]:
         if self.state not in QUESTION_STATES:
@@ -293,18 +397,26 @@ class Turn:
             return [self.page("triage/referred.j2", [self.clinic_row()], assessment=assessment)]
         with Bound(self.record) as runner:
             runner.settle()
-        plan = self.todays_plan()
-        return [
+        replies = [
             self.page("triage/result.j2", assessment=assessment, phase=self.coach.protocol.phase(
                 assessment.phase)),
-            self.page("plan/today.j2", [self.clinic_row()], plan=plan),
+            self.plan_page(),
         ]
+        if self.state == "reminder_time":
+            self.record["draft"] = {}
+            replies.append(self.ask())
+        return replies
 
     def remember_assessment(self, assessment: Assessment) -> None:
-        today = self.coach.today().isoformat()
+        today = self.local_today().isoformat()
         if assessment.phase != self.record.get("phase"):
             self.record["phase_started"] = today
+            self.record["load_week"] = 1
+            if assessment.phase is not None:
+                self.record.setdefault("phases", []).append({"date": today, "phase": assessment.phase})
         self.record["phase"] = assessment.phase
+        self.record["running"] = assessment.running
+        self.record["lighter"] = False
         self.record.setdefault("assessments", []).append(
             {"date": today, "triage": assessment.triage, "phase": assessment.phase}
         )
@@ -318,29 +430,34 @@ class Turn:
         return self.page("triage/urgent.j2", buttons, assessment=assessment)
 
     def has_plan(self) -> bool:
-        return self.state in ("plan", "idle") and self.record.get("phase") is not None
-
-    def week_of_phase(self) -> int:
-        started = date.fromisoformat(self.record.get("phase_started", self.coach.today().isoformat()))
-        return max(1, (self.coach.today() - started).days // 7 + 1)
+        after_onboarding = self.state not in (*INTAKE_STATES, "welcome", "consent", "declined", "urgent")
+        return after_onboarding and self.record.get("phase") is not None
 
     def todays_plan(self) -> DayPlan:
+        """Today's plan: the phase, the load block the check-ins have reached, R9's running."""
         assessment = self.record["assessment"]
         return build_plan(
             phase=self.record["phase"],
-            running=assessment["running"],
+            running=self.record.get("running", assessment["running"]),
             modifications=list(assessment["modifications"]),
-            on=self.coach.today(),
-            week=self.week_of_phase(),
+            on=self.local_today(),
+            week=self.record.get("load_week", 1),
             currently_running=self.record.get("answers", {}).get("warmup_pattern") != "not_running",
+            strength_days=tuple(self.record.get("reminder", {}).get("strength_days", ())) or None,
+            lighter=bool(self.record.get("lighter")),
             protocol=self.coach.protocol,
         )
+
+    def plan_page(self) -> Reply:
+        return self.page("plan/today.j2", [self.clinic_row()], plan=self.todays_plan())
 
     # --- commands ---------------------------------------------------------------------------
 
     def start(self, argument: str = "") -> list[Reply]:
         if not self.consented:
             return self.welcome(argument)
+        if self.record.pop("inactive", None):  # they had blocked the bot and are back
+            self.coach.publish_schedule(self.record)
         if self.record.pop("paused", None) or self.state in QUESTION_STATES:
             return [self.page("onboarding/resume.j2"), self.ask()]
         if self.state == "urgent":
@@ -350,7 +467,7 @@ class Turn:
     def today_command(self, argument: str = "") -> list[Reply]:
         if not self.has_plan():
             return self.not_ready()
-        return [self.page("plan/today.j2", [self.clinic_row()], plan=self.todays_plan())]
+        return [self.plan_page()]
 
     def plan_command(self, argument: str = "") -> list[Reply]:
         if not self.has_plan():
@@ -362,7 +479,7 @@ class Turn:
             [self.clinic_row()],
             assessment=assessment,
             phase=phase,
-            week=self.week_of_phase(),
+            week=self.record.get("load_week", 1),
         )
         return [reply]
 
@@ -378,11 +495,15 @@ class Turn:
     def reassess(self, argument: str = "") -> list[Reply]:
         if not self.consented:
             return self.welcome()
-        if self.state in QUESTION_STATES:
+        if self.state in INTAKE_STATES:
             return [self.page("questions/already_answering.j2"), self.ask()]
+        if self.state not in (*AFTER_ONBOARDING, *QUESTION_STATES):
+            return self.stale()
         self.record["answers"] = {}
         self.record["asked"] = []
         self.record.pop("paused", None)
+        self.record.pop("draft", None)
+        self.record.pop("selection", None)
         with Bound(self.record) as runner:
             runner.reassess()
         return [self.page("onboarding/reassess.j2"), self.ask()]
@@ -439,6 +560,11 @@ class Turn:
         return [self.page("common/nothing_to_cancel.j2")]
 
 
+@cache
+def timezone_finder() -> TimezoneFinder:
+    return TimezoneFinder()
+
+
 COMMANDS: dict[str, Callable[[Turn, str], list[Reply]]] = {
     "start": Turn.start,
     "help": Turn.help,
@@ -452,13 +578,22 @@ COMMANDS: dict[str, Callable[[Turn, str], list[Reply]]] = {
     "delete": Turn.delete,
     "cancel": Turn.cancel,
     "back": Turn.back,
+    "checkin": Turn.checkin_command,
+    "reminders": Turn.reminders_command,
+    "pause": Turn.pause,
+    "resume": Turn.resume,
+    "progress": Turn.progress,
 }
 
-GLOBAL_BUTTONS: dict[str, Callable[[Turn], list[Reply]]] = {
+GLOBAL_BUTTONS: dict[str, Callable[[Turn, str], list[Reply]]] = {
     "agree": Turn.agree,
     "decline": Turn.decline,
     "clinic": Turn.clinic,
     "reassess": Turn.reassess,
+    "checkin": Turn.checkin_button,
+    "done": Turn.done_today,
+    "skip": Turn.skip_today,
+    "snooze": Turn.snooze,
 }
 
 __all__ = ["AFTER_ONBOARDING", "Button", "Coach", "Event", "Reply"]

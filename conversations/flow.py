@@ -12,20 +12,34 @@ from __future__ import annotations
 from transitions import Machine
 
 from conversations.answers import parse_answers
-from conversations.intake import QUESTIONS, URGENT_FLAGS, answers_from
+from conversations.intake import (
+    CHECKIN_QUESTIONS,
+    QUESTIONS,
+    REMINDER_QUESTIONS,
+    RETEST_QUESTIONS,
+    URGENT_FLAGS,
+    answers_from,
+)
 from conversations.triage import assess, assess_safety_screen
 
-QUESTION_STATES = [question.id for question in QUESTIONS]
+INTAKE_STATES = [question.id for question in QUESTIONS]
+DAILY_STATES = [q.id for q in (*REMINDER_QUESTIONS, *CHECKIN_QUESTIONS, *RETEST_QUESTIONS)]
+QUESTION_STATES = INTAKE_STATES + DAILY_STATES
+CHECKIN_STATES = [question.id for question in CHECKIN_QUESTIONS]
 STATES = [
     "welcome",
     "consent",
     "declined",
-    *QUESTION_STATES,
+    *INTAKE_STATES,
     "assessment",
     "urgent",
     "referred",
     "plan",
     "idle",
+    *DAILY_STATES,
+    "reminders_set",
+    "checked_in",
+    "retested",
 ]
 AFTER_ONBOARDING = ["urgent", "referred", "plan", "idle"]
 
@@ -68,8 +82,32 @@ FLOW = [
     ("assessed", "assessment", "urgent", "needs_care_today"),
     ("assessed", "assessment", "referred", "needs_clinician_first"),
     ("assessed", "assessment", "plan", None),
+    ("settle", "plan", "reminder_time", "has_no_reminder"),
     ("settle", "plan", "idle", None),
-    ("reassess", AFTER_ONBOARDING, "red_flags", None),
+    # Something new or worrying, at any time after onboarding: the safety screen again.
+    ("reassess", [*AFTER_ONBOARDING, *DAILY_STATES], "red_flags", None),
+    # Reminder set-up (at the end of onboarding, and with /reminders)
+    ("set_reminders", "idle", "reminder_time", None),
+    ("answered", "reminder_time", "reminder_zone", None),
+    ("answered", "reminder_zone", "strength_days", None),
+    ("answered", "strength_days", "reminders_set", None),
+    ("saved", "reminders_set", "idle", None),
+    # The daily check-in (R9)
+    ("check_in", "idle", "checkin_pain", None),
+    ("answered", "checkin_pain", "checkin_morning", "had_no_session"),
+    ("answered", "checkin_pain", "checkin_settled", None),
+    ("answered", "checkin_settled", "checkin_morning", None),
+    ("answered", "checkin_morning", "checkin_plan_done", None),
+    ("answered", "checkin_plan_done", "checkin_km", None),
+    ("answered", "checkin_km", "checked_in", None),
+    ("decided", "checked_in", "retest_reps", "retest_is_due"),
+    ("decided", "checked_in", "idle", None),
+    # The two-weekly retest (R10 gates)
+    ("answered", "retest_reps", "retest_reps_other", None),
+    ("answered", "retest_reps_other", "retest_pain", None),
+    ("answered", "retest_pain", "retest_hop", None),
+    ("answered", "retest_hop", "retested", None),
+    ("gated", "retested", "idle", None),
 ]
 
 
@@ -95,6 +133,15 @@ class Runner:
 
     def needs_clinician_first(self) -> bool:
         return self.record["assessment"]["phase"] is None
+
+    def has_no_reminder(self) -> bool:
+        return "reminder" not in self.record
+
+    def had_no_session(self) -> bool:
+        return self.record.get("draft", {}).get("checkin_pain") is None
+
+    def retest_is_due(self) -> bool:
+        return bool(self.record.get("retest_due"))
 
     # Callbacks
     def on_enter_assessment(self) -> None:

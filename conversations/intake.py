@@ -13,6 +13,7 @@ from functools import cache
 
 from conversations.answers import RECENT_CHANGES
 from conversations.messages import template_module
+from conversations.reminders import find_zone, parse_time
 
 URGENT_FLAGS = (
     "pop_or_kick",
@@ -37,7 +38,7 @@ PAIN_SCALE = tuple(range(11))
 class Question:
     id: str
     section: str
-    kind: str  # "choice", "multi", "pain" (a 0-10 keypad) or "number"
+    kind: str  # "choice", "multi", "pain" (a 0-10 keypad), "number", "time" or "zone"
     options: tuple = ()  # values for choice/multi; quick-pick values for number
     minimum: float = 0
     maximum: float = 10_000
@@ -85,7 +86,34 @@ QUESTIONS: tuple[Question, ...] = (
     Question("trend", "history", "choice", ("better", "same", "worse")),
     Question("other_flags", "history", "multi", OTHER_FLAGS),
 )
-BY_ID = {question.id: question for question in QUESTIONS}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+COMMON_TIMES = ("06:30", "07:00", "07:30", "08:00", "12:30", "18:00", "20:00")
+COMMON_ZONES = (
+    "Europe/London", "Europe/Berlin", "America/New_York", "America/Chicago",
+    "America/Denver", "America/Los_Angeles", "Australia/Sydney", "Asia/Tokyo", "UTC",
+)
+
+# After onboarding: the reminder set-up, the daily check-in (R9) and the two-weekly retest (R10).
+# Their answers go to the record's draft, not to the assessment's answers.
+REMINDER_QUESTIONS = (
+    Question("reminder_time", "reminders", "time", COMMON_TIMES),
+    Question("reminder_zone", "reminders", "zone", COMMON_ZONES),
+    Question("strength_days", "reminders", "multi", WEEKDAYS),
+)
+CHECKIN_QUESTIONS = (
+    Question("checkin_pain", "checkin", "pain", PAIN_SCALE, extra=((None, "no_session"),)),
+    Question("checkin_settled", "checkin", "choice", (True, False)),
+    Question("checkin_morning", "checkin", "choice", ("better", "same", "worse")),
+    Question("checkin_plan_done", "checkin", "choice", ("yes", "partly", "no")),
+    Question("checkin_km", "checkin", "number", (0, 3, 5, 8, 10, 15), maximum=300, decimals=True),
+)
+RETEST_QUESTIONS = (
+    Question("retest_reps", "retest", "number", (0, 5, 10, 15, 20, 25, 30), maximum=300),
+    Question("retest_reps_other", "retest", "number", maximum=300, extra=((None, "skip"),)),
+    Question("retest_pain", "retest", "pain", PAIN_SCALE),
+    Question("retest_hop", "retest", "pain", PAIN_SCALE, extra=((None, "not_tried"),)),
+)
+BY_ID = {q.id: q for q in (*QUESTIONS, *REMINDER_QUESTIONS, *CHECKIN_QUESTIONS, *RETEST_QUESTIONS)}
 SECTIONS = tuple(dict.fromkeys(question.section for question in QUESTIONS))
 
 
@@ -117,6 +145,14 @@ def read_text(question: Question, text: str) -> object:
             return value
     if question.kind == "choice":
         raise Unreadable("use_buttons")
+    if question.kind == "time":
+        if (clock := parse_time(text)) is None:
+            raise Unreadable("not_a_time")
+        return clock
+    if question.kind == "zone":
+        if (zone := find_zone(text)) is None:
+            raise Unreadable("not_a_zone")
+        return zone
     match = NUMBER.match(cleaned)
     if not match:
         raise Unreadable("not_a_number", minimum=question.minimum, maximum=question.maximum)

@@ -15,6 +15,7 @@ from conversations.protocol import WEEKDAYS, Exercise, Protocol, SessionItem, de
 from conversations.triage import assess, is_running
 
 CONTACTS_PER_SET = 10  # hops are counted in sets of about ten contacts
+LIGHTER_CONTACTS = 0.7  # after a check-in that asked to reduce: about a third fewer contacts
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def needs_flat_alternative(exercise: Exercise, modifications: list[str]) -> bool
 
 
 def _session_exercises(
-    items: list[SessionItem], week: int, modifications: list[str], protocol: Protocol
+    items: list[SessionItem], week: int, modifications: list[str], protocol: Protocol, lighter: bool
 ) -> list[PlannedExercise]:
     items = [item for item in items if item.from_week <= week]
     planned: list[PlannedExercise] = []
@@ -86,8 +87,11 @@ def _session_exercises(
         dose = protocol.doses[item.dose]
         step = dose.step_for(week)
         sets, reps, contacts = step.sets, step.reps, None
+        if lighter and sets:
+            sets = max(1, sets - 1)  # one set fewer keeps the movement but eases the load
         if dose.kind == "contacts":
-            contacts = math.ceil(step.contacts / contact_exercises)
+            total = step.contacts * (LIGHTER_CONTACTS if lighter else 1)
+            contacts = math.ceil(total / contact_exercises)
             sets = max(1, round(contacts / CONTACTS_PER_SET))
             reps = math.ceil(contacts / sets)
         planned.append(
@@ -109,6 +113,28 @@ def _session_exercises(
     return planned
 
 
+def week_pattern(pattern: dict[str, str], strength_days: tuple[str, ...] | None) -> dict[str, str]:
+    """The phase's week moved onto the runner's chosen strength days.
+
+    The phase says how many strength days it has; they go to the first of the runner's days.
+    Hopping days keep their place unless that is now a strength day, then move to the next
+    free day.
+    """
+    phase_strength = [day for day in WEEKDAYS if pattern[day] == "strength"]
+    if not strength_days or len(phase_strength) == len(WEEKDAYS):
+        return pattern
+    chosen = [day for day in WEEKDAYS if day in strength_days][: len(phase_strength)]
+    week = dict.fromkeys(WEEKDAYS, "recovery")
+    for day in chosen:
+        week[day] = "strength"
+    for day in (d for d in WEEKDAYS if pattern[d] == "plyometric"):
+        index = WEEKDAYS.index(day)
+        while week[WEEKDAYS[index % 7]] != "recovery":
+            index += 1
+        week[WEEKDAYS[index % 7]] = "plyometric"
+    return week
+
+
 def build_plan(
     *,
     phase: int,
@@ -117,13 +143,19 @@ def build_plan(
     on: date,
     week: int = 1,
     currently_running: bool = True,
+    strength_days: tuple[str, ...] | None = None,
+    lighter: bool = False,
     protocol: Protocol | None = None,
 ) -> DayPlan:
-    """The plan for one day of a phase (week counts from 1 inside the phase)."""
+    """The plan for one day of a phase (week counts from 1 inside the phase).
+
+    `lighter` is set after a check-in that asked to reduce the load (R9).
+    """
     protocol = protocol or default_protocol()
     spec = protocol.phase(phase)
-    day_type = spec.week[WEEKDAYS[on.weekday()]]
-    exercises = _session_exercises(spec.sessions.get(day_type, []), week, modifications, protocol)
+    day_type = week_pattern(spec.week, strength_days)[WEEKDAYS[on.weekday()]]
+    items = spec.sessions.get(day_type, [])
+    exercises = _session_exercises(items, week, modifications, protocol, lighter)
     advice = render_text(
         "plan/running.j2",
         running=running,
@@ -137,6 +169,8 @@ def build_plan(
         {"id": mod, "text": render_text("plan/modification.j2", modification=mod)}
         for mod in modifications
     ]
+    if lighter:
+        applied.append({"id": "lighter", "text": render_text("plan/modification.j2", modification="lighter")})
     return DayPlan(
         date=on,
         phase=phase,

@@ -43,6 +43,15 @@ class RunnerStore(ABC):
         """Erase every trace of the runner. Deleting an unknown runner is a no-op."""
 
     @abstractmethod
+    def schedules(self) -> dict[int, dict[str, Any]]:
+        """Every runner's reminder schedule, by runner id: read once at start-up, so the
+        bot can plan reminders without opening 10,000 runners' files."""
+
+    @abstractmethod
+    def set_schedule(self, runner_id: int, schedule: dict[str, Any] | None) -> None:
+        """Store (or with None, remove) one runner's reminder schedule."""
+
+    @abstractmethod
     def runner_ids(self) -> list[int]:
         """Ids of all runners with anything stored, ascending."""
 

@@ -1,4 +1,5 @@
-"""File backend: one TinyDB JSON file per runner under <data_dir>/runners/.
+"""File backend: one TinyDB JSON file per runner under <data_dir>/runners/, and one
+<data_dir>/shared.json for what spans runners (reminder schedules).
 
     <data_dir>/runners/<telegram id>.json   {"profile": {"1": {...}},
                                              "checkins": {"<day>": {"date": ...}, ...}}
@@ -28,10 +29,12 @@ class FileStore(TinyDBStore):
         self._dir = Path(data_dir) / "runners"
         self._dir.mkdir(parents=True, exist_ok=True)
         remove_temp_files(self._dir)  # from a process killed mid-save
+        remove_temp_files(Path(data_dir))
         # Recently used runners' databases (with their parsed contents), oldest first.
         # Bounded so 10,000 runners don't mean 10,000 databases in memory.
         self._cache: OrderedDict[int, TinyDB] = OrderedDict()
         self._cache_size = max(1, cache_size)
+        self._shared_db = TinyDB(Path(data_dir) / "shared.json", storage=AtomicJSONStorage)
 
     def path_for(self, runner_id: int) -> Path:
         """Where the runner's file lives (also used by the benchmark to populate)."""
@@ -46,6 +49,9 @@ class FileStore(TinyDBStore):
             _, oldest = self._cache.popitem(last=False)
             oldest.close()
         return db
+
+    def _shared(self) -> TinyDB:
+        return self._shared_db
 
     def _erase(self, runner_id: int) -> None:
         db = self._cache.pop(runner_id, None)
@@ -73,3 +79,4 @@ class FileStore(TinyDBStore):
         with self._lock:
             while self._cache:
                 self._cache.popitem()[1].close()
+            self._shared_db.close()

@@ -12,6 +12,10 @@ class MemoryStore(TinyDBStore):
     def __init__(self) -> None:
         super().__init__()
         self._dbs: dict[int, TinyDB] = {}
+        self._shared_db = TinyDB(storage=MemoryStorage)
+
+    def _shared(self) -> TinyDB:
+        return self._shared_db
 
     def _db(self, runner_id: int) -> TinyDB:
         db = self._dbs.get(runner_id)

@@ -18,6 +18,7 @@ from .base import RunnerStore, check_runner_id, checkin_day, json_copy
 
 PROFILE = "profile"
 CHECKINS = "checkins"
+SCHEDULES = "schedules"  # in the shared database, one document per runner (doc id = runner id)
 PROFILE_DOC_ID = 1  # the profile table holds exactly one document
 
 
@@ -49,6 +50,10 @@ class TinyDBStore(RunnerStore):
     @abstractmethod
     def _erase(self, runner_id: int) -> None:
         """Remove the runner's database and anything else that names them."""
+
+    @abstractmethod
+    def _shared(self) -> TinyDB:
+        """The one database for what spans runners (the reminder schedules)."""
 
     def load(self, runner_id: int) -> dict[str, Any] | None:
         runner_id = check_runner_id(runner_id)
@@ -83,7 +88,21 @@ class TinyDBStore(RunnerStore):
                 "checkins": self.checkins(runner_id),
             }
 
+    def schedules(self) -> dict[int, dict[str, Any]]:
+        with self._lock:
+            return {row.doc_id: json_copy(row) for row in self._shared().table(SCHEDULES).all()}
+
+    def set_schedule(self, runner_id: int, schedule: dict[str, Any] | None) -> None:
+        runner_id = check_runner_id(runner_id)
+        with self._lock:
+            table = self._shared().table(SCHEDULES)
+            if schedule is not None:
+                _put(table, runner_id, json_copy(schedule, "schedule"))
+            elif table.contains(doc_id=runner_id):
+                table.remove(doc_ids=[runner_id])
+
     def delete(self, runner_id: int) -> None:
         runner_id = check_runner_id(runner_id)
         with self._lock:
+            self.set_schedule(runner_id, None)
             self._erase(runner_id)

@@ -64,8 +64,9 @@ def full_label(user: FakeUser, part: str) -> str:
     raise AssertionError(f"no button containing {part!r}; buttons: {buttons}")
 
 
-async def tap(user: FakeUser, part: str) -> None:
-    await user.tap(full_label(user, part), count=0)
+async def tap(user: FakeUser, part: str, replies: int = 1) -> None:
+    """Tap the button containing `part`; wait for the bot's reply (an edit counts)."""
+    await user.tap(full_label(user, part), count=replies)
     await quiet(user.api)
 
 

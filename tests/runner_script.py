@@ -28,3 +28,10 @@ TYPICAL_RUNNER = [
     ("tap", "About the same"),
     ("tap", "None of these"),  # other flags
 ]
+
+# The reminder set-up that ends onboarding: 07:30 in London, the default strength days.
+REMINDER_SETUP = [
+    ("tap", "07:30"),
+    ("tap", "UK, Ireland, Portugal"),
+    ("tap", "Done"),
+]

@@ -12,7 +12,7 @@ from conversations.flow import mermaid_diagram
 from conversations.messages import html_to_text
 from conversations.protocol import default_protocol
 from storage import open_store
-from tests.runner_script import TYPICAL_RUNNER
+from tests.runner_script import REMINDER_SETUP, TYPICAL_RUNNER
 
 RUNNER = 4242
 CLINIC = load_clinic()
@@ -84,8 +84,13 @@ def test_runner_goes_from_start_to_a_plan(phone, coach):
     assert "phase 2, Strength" in phone.text
     assert "Strength day" in phone.text and "3 x 15" in phone.text
     assert "not a diagnosis" in phone.text
+    assert "Daily reminder" in phone.text
+    phone.follow(REMINDER_SETUP)
+    assert "every day at 07:30 (Europe/London)" in phone.text
+    assert "Monday, Wednesday, Friday" in phone.text
     record = coach.store.load(RUNNER)
     assert record["state"] == "idle" and record["phase"] == 2
+    assert coach.store.schedules()[RUNNER]["time"] == "07:30"
     phone.command("today")
     assert "3 s up, 3 s down" in phone.text
 

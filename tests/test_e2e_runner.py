@@ -3,7 +3,7 @@
 import json
 
 from tests.e2e import BotProcess, follow, make_coach, quiet, running_bot, say, seen_text, tap
-from tests.runner_script import TYPICAL_RUNNER
+from tests.runner_script import REMINDER_SETUP, TYPICAL_RUNNER
 
 CLINIC_PHONE = "+44 20 7946 0000"
 
@@ -19,7 +19,10 @@ async def test_runner_goes_from_start_to_a_plan(bot_api, tmp_path):
         seen = seen_text(ana)
         assert "phase 2, Strength" in seen and "Strength day" in seen
         assert "3 x 15" in seen and "not a diagnosis" in seen
-        assert "Talk to a clinician" in ana.inbox[-1].buttons[-1]
+        plan = next(m for m in reversed(ana.inbox) if "Strength day" in (m.text or ""))
+        assert "🩺 Talk to a clinician" in plan.buttons
+        await follow(ana, REMINDER_SETUP)
+        assert "every day at 07:30 (Europe/London)" in seen_text(ana, 1)
         commands = bot_api.calls_of("setMyCommands")[-1].params["commands"]
         assert {"start", "today", "export", "delete"} <= {c["command"] for c in commands}
 
@@ -66,7 +69,8 @@ async def test_bot_killed_mid_questionnaire_resumes_at_the_same_question(bot_api
         await say(dan, "/start")
         assert "Picking up where you left off" in seen_text(dan, 2)
         assert "how long is the tendon stiff" in seen_text(dan, 1)
-        await follow(dan, TYPICAL_RUNNER[6:])
+        await follow(dan, TYPICAL_RUNNER[6:-1])
+        await tap(dan, "None of these", replies=2)  # the plan, then the reminder question
         assert "phase 2, Strength" in seen_text(dan)
         await say(dan, "/export")
         exported = json.loads(dan.inbox[-1].document.text())

@@ -316,3 +316,17 @@ def test_sigkill_mid_save_leaves_every_file_whole(tmp_path, data_dir):
         assert last_reported <= profile["counter"] <= last_reported + 1
         assert profile["history"] == list(range(profile["counter"]))
     assert not list((data_dir / "runners").glob(".*"))  # temp files gone
+
+
+def test_reminder_schedules_are_kept_across_runners_and_erased_with_the_runner(store):
+    store.save(1, {"state": "idle"})
+    store.set_schedule(1, {"time": "07:30", "timezone": "Australia/Sydney"})
+    store.set_schedule(2, {"time": "18:00", "timezone": "UTC"})
+    store.set_schedule(2, {"time": "19:00", "timezone": "UTC"})
+    assert store.schedules() == {
+        1: {"time": "07:30", "timezone": "Australia/Sydney"},
+        2: {"time": "19:00", "timezone": "UTC"},
+    }
+    store.delete(1)
+    store.set_schedule(2, None)
+    assert store.schedules() == {}

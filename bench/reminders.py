@@ -1,0 +1,122 @@
+"""How fast the daily reminders go out when thousands of runners chose the same minute.
+
+N runners (default 3,000; `--runners 10000` for the full run) are all due now. The real bot
+(python-telegram-bot with our limiter) sends them through a local Bot API server that enforces
+Telegram's flood limits: a 429 with retry_after past 30 messages a second overall or 1 a second
+per chat. Prints: reminders delivered (each exactly once?), 429s received, total time, and the
+ratio to the floor of N/30 seconds (target: within 10%).
+
+    .venv/bin/python bench/reminders.py [--runners N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.telegram_app import build_application  # noqa: E402
+from conversations.coach import Event  # noqa: E402
+from storage.atomic import AtomicJSONStorage  # noqa: E402
+from tests.e2e import make_coach  # noqa: E402
+from tests.local_bot_api import LocalBotApi  # noqa: E402
+from tests.runner_script import REMINDER_SETUP, TYPICAL_RUNNER  # noqa: E402
+
+TEMPLATE_RUNNER = 1
+
+
+def onboard_one(coach, runner_id: int, time_of_day: str) -> None:
+    """One runner through the real conversation, to copy for the others."""
+    replies = coach.handle(runner_id, Event("command", "start"))
+
+    def tap(part: str) -> None:
+        data = next(b.data for r in replies[-1].buttons for b in r if part in b.label)
+        replies[:] = coach.handle(runner_id, Event("button", data))
+
+    tap("I understand and agree")
+    for action, value in TYPICAL_RUNNER + REMINDER_SETUP:
+        if action == "tap":
+            tap(value)
+        else:
+            replies[:] = coach.handle(runner_id, Event("text", value))
+    record = coach.store.load(runner_id)
+    record["reminder"].update(time=time_of_day, timezone="UTC")
+    coach.store.save(runner_id, record)
+
+
+def populate(data_dir: Path, runners: int, time_of_day: str) -> None:
+    """Copy the template runner's file for every runner, and write the schedule index once."""
+    coach = make_coach(data_dir)
+    onboard_one(coach, TEMPLATE_RUNNER, time_of_day)
+    store = coach.store
+    template = store.path_for(TEMPLATE_RUNNER).read_text()
+    schedule = store.schedules()[TEMPLATE_RUNNER] | {"time": time_of_day, "timezone": "UTC"}
+    store.close()
+    marker = f'"runner_id": {TEMPLATE_RUNNER},'
+    for runner_id in range(2, runners + 1):
+        text = template.replace(marker, f'"runner_id": {runner_id},')
+        (data_dir / "runners" / f"{runner_id}.json").write_text(text)
+    index = {"schedules": {str(r): schedule for r in range(1, runners + 1)}}
+    AtomicJSONStorage(data_dir / "shared.json").write(index)
+
+
+async def run(runners: int) -> dict:
+    now = datetime.now(UTC)
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        started = time.perf_counter()
+        populate(data_dir, runners, now.strftime("%H:%M"))
+        populate_seconds = time.perf_counter() - started
+        async with LocalBotApi(enforce_limits=True, keep_calls=False) as api:
+            for runner_id in range(1, runners + 1):
+                api.register_chat(runner_id, chat_type="private")
+            coach = make_coach(data_dir)
+            application = build_application(api.token, api.base_url, coach)
+            async with application:
+                scheduler = application.bot_data["scheduler"]
+                scheduler.load()
+                due = len(scheduler.due_now())
+                started = time.perf_counter()
+                sent = await scheduler.tick()
+                seconds = time.perf_counter() - started
+            per_chat = Counter(m.chat_id for m in api.all_messages())
+    return {
+        "runners": runners,
+        "due": due,
+        "sent": sent,
+        "delivered_once": sum(1 for count in per_chat.values() if count == 1),
+        "delivered_twice_or_more": sum(1 for count in per_chat.values() if count > 1),
+        "not_delivered": runners - len(per_chat),
+        "429_received": api.stats.rate_limited,
+        "seconds": round(seconds, 1),
+        "floor_seconds": round(runners / 30, 1),
+        "ratio_to_floor": round(seconds / (runners / 30), 3),
+        "populate_seconds": round(populate_seconds, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runners", type=int, default=3000)
+    args = parser.parse_args()
+    result = asyncio.run(run(args.runners))
+    print(json.dumps(result, indent=2))
+    ok = (
+        result["delivered_once"] == args.runners
+        and result["429_received"] == 0
+        and result["ratio_to_floor"] <= 1.10
+    )
+    print(f"target (all once, no 429, time within 10% of N/30 s): {'met' if ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
