@@ -581,6 +581,7 @@ COMMANDS: dict[str, Callable[[Turn, str], list[Reply]]] = {
     "checkin": Turn.checkin_command,
     "reminders": Turn.reminders_command,
     "pause": Turn.pause,
+    "stop": Turn.stop_reminders,
     "resume": Turn.resume,
     "progress": Turn.progress,
 }

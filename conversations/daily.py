@@ -57,6 +57,12 @@ class DailyLoop:
             runner.saved()
         return [self.page("reminders/saved.j2", reminder=self.record["reminder"])]
 
+    def stop_reminders(self, argument: str = "") -> list:
+        if self.record.pop("reminder", None) is None:
+            return [self.page("reminders/none_yet.j2")]
+        self.coach.publish_schedule(self.record)
+        return [self.page("reminders/stopped.j2")]
+
     def pause(self, argument: str = "") -> list:
         return self.set_active(False, "reminders/paused.j2")
 
@@ -191,13 +197,17 @@ class DailyLoop:
         with Bound(self.record) as runner:
             runner.gated()
         gate = next(reason for reason in assessment.reasons if reason.rule == "R10")
+        not_improving = next((r.text for r in assessment.reasons if r.rule == "R8"), None)
+        buttons = [self.clinic_row()] if not_improving else []
         return [
             self.page(
                 "checkin/retest_result.j2",
+                buttons,
                 retest=retest,
                 moved_up=moved_up,
                 phase=self.coach.protocol.phase(self.record["phase"]),
                 gate=gate.text,
+                not_improving=not_improving,
             ),
             self.plan_page(),
         ]
@@ -208,7 +218,11 @@ class DailyLoop:
         week = [c for c in checkins if date.fromisoformat(c["date"]) > today - timedelta(days=7)]
         latest = checkins[-1] if checkins else {}
         stored = dict(self.record["answers"])
+        started = self.record.get("assessments", [{}])[0].get("date", today.isoformat())
+        weeks_on_plan = (today - date.fromisoformat(started)).days // 7
         stored.update(
+            structured_loading_weeks=stored["structured_loading_weeks"] + weeks_on_plan,
+            trend=pain_trend(checkins, today),
             red_flags=[],  # the safety screen is asked afresh whenever something is new
             other_flags=[],
             heel_raises_reps=retest["reps"],
@@ -280,6 +294,18 @@ class DailyLoop:
             phase=self.coach.protocol.phase(self.record["phase"]),
             plan=self.todays_plan(),
         )
+
+
+def pain_trend(checkins: list[dict], today: date) -> str:
+    """Better, same or worse: this week's average pain against the week two weeks before."""
+    def week(ending: date) -> float | None:
+        return average_pain([c for c in checkins if ending - timedelta(days=7) < date.fromisoformat(c["date"])
+                             <= ending])
+
+    now, before = week(today), week(today - timedelta(days=14))
+    if now is None or before is None or abs(now - before) < 1:
+        return "same"
+    return "better" if now < before else "worse"
 
 
 def average_pain(checkins: list[dict]) -> float | None:

@@ -154,3 +154,35 @@ def test_typed_time_and_zone_are_understood_or_asked_again(phone):
     reminder = record(phone)["reminder"]
     assert reminder["time"] == "06:45" and reminder["timezone"] == "America/New_York"
     assert reminder["strength_days"] == ["mon", "tue", "wed", "fri"]
+
+
+def test_two_days_without_a_check_in_bring_one_gentle_nudge(phone, clock):
+    check_in(phone)
+    coach = phone.coach
+    nudges = []
+    for _ in range(4):
+        next_morning(clock)
+        clock.moment = clock.moment.replace(hour=7, minute=31)
+        [(kind, [reminder])] = coach.due(RUNNER)
+        nudges.append("haven't heard from you" in reminder.html)
+        coach.mark_sent(RUNNER, kind)
+    assert nudges == [False, True, False, False]
+
+
+def test_stop_turns_reminders_off(phone):
+    phone.command("stop")
+    assert "Reminders are off" in phone.text
+    assert RUNNER not in phone.coach.store.schedules()
+    assert phone.coach.due(RUNNER) == []
+
+
+def test_twelve_weeks_of_loading_without_improvement_brings_a_referral_at_retest(phone, clock):
+    for _ in range(13 * 7):
+        check_in(phone, pain="4")
+        next_morning(clock)
+        if record(phone)["state"] == "retest_reps":
+            phone.say("15")
+            phone.tap("Skip")
+            phone.tap("4")
+            phone.tap("4")
+    assert any("without it getting better" in s.html for s in phone.screens)
