@@ -9,7 +9,6 @@ checks the runner's record before anything goes out).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -21,7 +20,6 @@ from conversations.reminders import CATCH_UP, next_wakeup
 
 log = logging.getLogger(__name__)
 RETRY_SOON = timedelta(minutes=1)
-BACKOFF_SECONDS = (1, 2, 4)
 
 Send = Callable[[int, list[Reply]], Awaitable[None]]
 
@@ -64,7 +62,7 @@ class ReminderScheduler:
         retry = False
         for kind, replies in self.coach.due(runner_id):
             try:
-                await self.deliver(runner_id, replies)
+                await self.send(runner_id, replies)  # network failures are retried in there
             except Forbidden:
                 log.info("runner blocked the bot; no more reminders until they return")
                 self.coach.mark_inactive(runner_id)
@@ -80,15 +78,3 @@ class ReminderScheduler:
             now = self.coach.now()
             self.wakeups[runner_id] = now + RETRY_SOON if retry else next_wakeup(schedule, now)
         return sent
-
-    async def deliver(self, runner_id: int, replies: list[Reply]) -> None:
-        """Send, retrying network failures with backoff (Forbidden and 429 go up)."""
-        for attempt, pause in enumerate((*BACKOFF_SECONDS, None)):
-            try:
-                await self.send(runner_id, replies)
-                return
-            except NetworkError as error:
-                if isinstance(error, Forbidden) or pause is None:
-                    raise
-                log.info("network error on attempt %d; retrying in %d s", attempt + 1, pause)
-                await asyncio.sleep(pause)

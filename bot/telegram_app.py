@@ -18,7 +18,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import MessageLimit, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -36,6 +36,7 @@ from conversations.messages import render, template_module
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 20  # how often the reminder scheduler looks for what has fallen due
+RETRY_PAUSES = (1, 2, 4)  # seconds between attempts when the network fails
 PRIVATE = filters.ChatType.PRIVATE
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -129,6 +130,23 @@ def merged(replies: list[Reply]) -> list[Reply]:
     return out
 
 
+async def with_retry(call, *args, **kwargs):
+    """One Bot API call, retried with backoff when the network fails; a refusal from Telegram
+    (bad request, blocked) is final and goes up at once. One call at a time, so a retry never
+    sends an earlier message of the same reply again."""
+    for pause in (*RETRY_PAUSES, None):
+        try:
+            return await call(*args, **kwargs)
+        except (BadRequest, Forbidden):
+            raise
+        except NetworkError:
+            if pause is None:
+                raise
+            log.info("network error calling %s; retrying in %d s", call.__name__, pause)
+            await asyncio.sleep(pause)
+    return None
+
+
 async def deliver(bot, chat_id: int, replies: list[Reply], query=None) -> None:
     """Send the engine's replies to one chat (editing the tapped message where asked)."""
     for reply in merged(replies):
@@ -136,9 +154,9 @@ async def deliver(bot, chat_id: int, replies: list[Reply], query=None) -> None:
             await send_file(bot, chat_id, reply)  # the text goes with it, as its caption
         elif reply.html and reply.edit and query is not None:
             try:
-                await query.edit_message_text(
-                    reply.html, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply),
-                    link_preview_options=NO_PREVIEW,
+                await with_retry(
+                    query.edit_message_text, reply.html, parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard(reply), link_preview_options=NO_PREVIEW,
                 )
             except BadRequest as error:
                 if "not modified" not in str(error).lower():
@@ -147,8 +165,8 @@ async def deliver(bot, chat_id: int, replies: list[Reply], query=None) -> None:
             parts = split_message(reply.html)
             for index, part in enumerate(parts):
                 last = index == len(parts) - 1
-                await bot.send_message(
-                    chat_id, part, parse_mode=ParseMode.HTML,
+                await with_retry(
+                    bot.send_message, chat_id, part, parse_mode=ParseMode.HTML,
                     reply_markup=keyboard(reply) if last else None,
                     link_preview_options=NO_PREVIEW,
                 )
@@ -157,20 +175,20 @@ async def deliver(bot, chat_id: int, replies: list[Reply], query=None) -> None:
 async def send_file(bot, chat_id: int, reply: Reply) -> None:
     caption = reply.html if len(reply.html) <= MessageLimit.CAPTION_LENGTH else None
     if caption is None and reply.html:
-        await bot.send_message(chat_id, reply.html, parse_mode=ParseMode.HTML)
+        await with_retry(bot.send_message, chat_id, reply.html, parse_mode=ParseMode.HTML)
     if reply.photo is not None:
-        await bot.send_photo(chat_id, photo=reply.photo, caption=caption, parse_mode=ParseMode.HTML,
-                             reply_markup=keyboard(reply))
+        await with_retry(bot.send_photo, chat_id, photo=reply.photo, caption=caption,
+                         parse_mode=ParseMode.HTML, reply_markup=keyboard(reply))
     else:
         name, content = reply.document
-        await bot.send_document(chat_id, document=content, filename=name, caption=caption,
-                                parse_mode=ParseMode.HTML, reply_markup=keyboard(reply))
+        await with_retry(bot.send_document, chat_id, document=content, filename=name, caption=caption,
+                         parse_mode=ParseMode.HTML, reply_markup=keyboard(reply))
 
 
 async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
     query = update.callback_query
     if query is not None:
-        await query.answer(next((reply.notice for reply in replies if reply.notice), None))
+        await with_retry(query.answer, next((reply.notice for reply in replies if reply.notice), None))
     await deliver(context.bot, update.effective_chat.id, replies, query)
 
 
