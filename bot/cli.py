@@ -6,6 +6,7 @@
     achilles-coach triage --answers F  the assessment of a runner's answers, as JSON
     achilles-coach plan --answers F    today's plan for those answers
     achilles-coach diagram             write the conversation's state machine to docs/
+    achilles-coach challenge create|list|export   clinic challenge groups, for clinic staff
 
 FILE may be `-` for standard input. Bad answers: exit status 2, one line per bad field on stderr.
 """
@@ -25,6 +26,7 @@ from bot.config import Settings, load_settings
 from bot.telegram_app import build_application
 from bot.terminal import chat
 from conversations.answers import Answers, describe_errors, parse_answers
+from conversations.challenges import Challenge, ChallengeFormError, challenge_from_form, csv_export
 from conversations.clinic import ClinicError, load_clinic
 from conversations.coach import Coach
 from conversations.flow import mermaid_diagram
@@ -138,6 +140,49 @@ def diagram_command(args: argparse.Namespace, protocol: Protocol) -> int:
     return 0
 
 
+CLI_ADMIN = 0  # challenges made at the command line, by clinic staff on the server
+
+
+def challenge_create(args: argparse.Namespace, protocol: Protocol) -> int:
+    lines = [f"name: {args.name}", f"start: {args.start}", f"weeks: {args.weeks}", f"places: {args.places}"]
+    lines += [f"deadline: {args.deadline}"] if args.deadline else []
+    lines += [f"session: {session}" for session in args.session]
+    coach = build_coach(load_settings(), protocol)
+    try:
+        challenge = challenge_from_form("\n".join(lines), CLI_ADMIN, coach.today())
+    except ChallengeFormError as error:
+        raise BadInput("\n".join(error.problems)) from None
+    coach.store.save_challenge(challenge.model_dump(mode="json"))
+    print(f"{challenge.name}: code {challenge.code}")
+    print(f"invite link: https://t.me/{args.bot_username}?start={challenge.code}")
+    return 0
+
+
+def challenge_list(args: argparse.Namespace, protocol: Protocol) -> int:
+    coach = build_coach(load_settings(), protocol)
+    for stored in sorted(coach.store.challenges(), key=lambda c: c["start"]):
+        challenge = Challenge.model_validate(stored)
+        print(f"{challenge.code}  {challenge.start}  {challenge.weeks} weeks  "
+              f"{len(challenge.participants)}/{challenge.places} places  "
+              f"{len(challenge.waitlist)} waiting  {challenge.name}")
+    return 0
+
+
+def challenge_export(args: argparse.Namespace, protocol: Protocol) -> int:
+    coach = build_coach(load_settings(), protocol)
+    stored = next((c for c in coach.store.challenges() if c["code"] == args.code), None)
+    if stored is None:
+        raise BadInput(f"no challenge with code {args.code}")
+    challenge = Challenge.model_validate(stored)
+    data = [(p, coach.store.checkins(p["id"])) for p in challenge.participants]
+    text = csv_export(challenge, data, coach.today())
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="achilles-coach",
@@ -161,6 +206,24 @@ def build_parser() -> argparse.ArgumentParser:
     triage = commands.add_parser("triage", help="assess a runner's answers; prints JSON")
     triage.add_argument("--answers", required=True, metavar="FILE", help="JSON answers, or -")
     triage.set_defaults(handler=triage_command)
+
+    challenge = commands.add_parser("challenge", help="clinic challenge groups (staff)")
+    actions = challenge.add_subparsers(dest="action", metavar="ACTION", required=True)
+    create = actions.add_parser("create", help="create a challenge and print its invite link")
+    create.add_argument("--name", required=True)
+    create.add_argument("--start", required=True, type=iso_date, help="YYYY-MM-DD")
+    create.add_argument("--weeks", required=True, type=positive_week)
+    create.add_argument("--places", type=positive_week, default=20)
+    create.add_argument("--deadline", type=iso_date, help="last day to enrol, YYYY-MM-DD")
+    create.add_argument("--session", action="append", default=[],
+                        help='a weekly group session: "Wed 18:30 Title [link]" (repeatable)')
+    create.add_argument("--bot-username", default="achilles_coach_bot", help="for the invite link")
+    create.set_defaults(handler=challenge_create)
+    actions.add_parser("list", help="every challenge").set_defaults(handler=challenge_list)
+    export = actions.add_parser("export", help="a challenge's check-ins as CSV")
+    export.add_argument("code")
+    export.add_argument("--output", type=Path, help="a file (default: standard output)")
+    export.set_defaults(handler=challenge_export)
 
     plan = commands.add_parser("plan", help="the plan for one day")
     plan.add_argument("--answers", required=True, metavar="FILE", help="JSON answers, or -")

@@ -55,7 +55,21 @@ class ReminderScheduler:
         sent = 0
         for runner_id in self.due_now():
             sent += await self.send_due(runner_id)
+        for runner_id, replies in self.coach.session_reminders():
+            sent += await self.send_once(runner_id, replies)
         return sent
+
+    async def send_once(self, runner_id: int, replies: list[Reply]) -> int:
+        """A one-off message (group session, announcement, alert): sent, or logged and dropped."""
+        try:
+            await self.send(runner_id, replies)
+        except Forbidden:
+            self.coach.mark_inactive(runner_id)
+            return 0
+        except (NetworkError, RetryAfter):
+            log.warning("a one-off message could not be sent")
+            return 0
+        return 1
 
     async def send_due(self, runner_id: int) -> int:
         sent = 0

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from telegram import (
     BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LinkPreviewOptions,
@@ -194,13 +195,18 @@ async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, repli
 
 async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Event) -> None:
     coach: Coach = context.bot_data["coach"]
-    replies = coach.handle(update.effective_user.id, event)
+    replies = coach.handle(update.effective_user.id, replace(event, name=update.effective_user.first_name))
     await send_replies(update, context, replies)
+    scheduler: ReminderScheduler = context.bot_data["scheduler"]
+    for chat_id, others in coach.take_outbox():  # alerts to admins, announcements: in the background
+        context.application.create_task(scheduler.send_once(chat_id, others))
 
 
 async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    name = update.effective_message.text.split()[0][1:].split("@")[0].lower()
-    argument = " ".join(context.args or [])
+    text = update.effective_message.text
+    name = text.split()[0][1:].split("@")[0].lower()
+    parts = text.split(maxsplit=1)
+    argument = parts[1] if len(parts) > 1 else ""  # raw, so an admin's form keeps its lines
     await handle(update, context, Event("command", name, argument, update.update_id))
 
 
@@ -248,10 +254,16 @@ async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def register_commands(application: Application) -> None:
-    descriptions = template_module("commands.j2").commands
-    await application.bot.set_my_commands(
-        [BotCommand(name, descriptions[name]) for name in COMMANDS if name in descriptions]
-    )
+    """The command menu; the clinic's admins also see the desk's commands."""
+    menu = template_module("commands.j2")
+    everyone = [BotCommand(name, menu.commands[name]) for name in COMMANDS if name in menu.commands]
+    await application.bot.set_my_commands(everyone)
+    desk = [BotCommand(name, text) for name, text in menu.admin_commands.items()]
+    for admin_id in application.bot_data["coach"].clinic.admin_ids:
+        try:
+            await application.bot.set_my_commands(everyone + desk, scope=BotCommandScopeChat(admin_id))
+        except (BadRequest, Forbidden):
+            log.warning("an admin has not opened a chat with the bot yet; their menu waits")
 
 
 async def start_reminders(application: Application) -> None:
@@ -265,6 +277,7 @@ async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_start(application: Application) -> None:
+    application.bot_data["coach"].bot_username = application.bot.username
     await register_commands(application)
     await start_reminders(application)
 

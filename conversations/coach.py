@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -21,11 +20,13 @@ from zoneinfo import ZoneInfo
 from timezonefinder import TimezoneFinder
 
 from conversations.answers import Assessment
+from conversations.challenges import Challenge, session_reminders_due
 from conversations.clinic import Clinic
+from conversations.clinic_desk import ClinicDesk
 from conversations.daily import DailyLoop
 from conversations.flow import AFTER_ONBOARDING, INTAKE_STATES, QUESTION_STATES, Bound
 from conversations.intake import BY_ID, QUESTIONS, Question, Unreadable, buttons_for, read_text
-from conversations.messages import render, template_module
+from conversations.messages import render, render_text, template_module
 from conversations.plan import DayPlan, build_plan
 from conversations.protocol import Protocol
 from conversations.reminders import (
@@ -34,36 +35,12 @@ from conversations.reminders import (
     snooze_due,
     summary_due,
 )
+from conversations.replies import Button, Event, Reply
 from storage import RunnerStore
 
 RECORD_VERSION = 1
 CHECK = "✅"
 BOX = "▫️"
-
-
-@dataclass(frozen=True)
-class Event:
-    kind: str  # "command", "text", "button" or "location"
-    value: str  # the command name without "/", the text, the button data, or "lat,lon"
-    argument: str = ""  # what followed a command, e.g. a /start deep-link payload
-    update_id: int | None = None  # Telegram's, to ignore a redelivered update after a crash
-
-
-@dataclass(frozen=True)
-class Button:
-    label: str
-    data: str | None = None
-    url: str | None = None
-
-
-@dataclass
-class Reply:
-    html: str
-    buttons: list[list[Button]] = field(default_factory=list)
-    edit: bool = False  # replace the message whose button was tapped
-    document: tuple[str, bytes] | None = None  # (file name, content)
-    photo: bytes | None = None  # a PNG, sent as a picture
-    notice: str | None = None  # a short note on the tapped button (Telegram's callback answer)
 
 
 def label(name: str) -> str:
@@ -86,6 +63,14 @@ class Coach:
         self.protocol = protocol
         self.now = now
         self.schedule_listeners: list[Callable[[int, dict | None], None]] = []
+        self.outbox: list[tuple[int, list[Reply]]] = []  # messages for other chats (admins, groups)
+        self.pending_announcements: dict[tuple[int, str], str] = {}  # (admin, code) -> text
+        self.bot_username = "achilles_coach_bot"  # the adapter sets the real one
+
+    def take_outbox(self) -> list[tuple[int, list[Reply]]]:
+        """Messages this engine wants sent to other chats; the adapter sends them."""
+        outbox, self.outbox = self.outbox, []
+        return outbox
 
     # --- entry point ------------------------------------------------------------------------
 
@@ -96,7 +81,7 @@ class Coach:
             return []  # already handled before a restart
         if record is None:
             record = {"runner_id": runner_id, "state": "welcome", "step": 0, "v": RECORD_VERSION}
-        turn = Turn(self, record)
+        turn = Turn(self, record, event.name)
         replies = turn.dispatch(event)
         if turn.erased:
             return replies
@@ -160,6 +145,31 @@ class Coach:
             record["last_summary_on"] = today
         self.store.save(runner_id, record)
 
+    def session_reminders(self) -> list[tuple[int, list[Reply]]]:
+        """Group-session reminders due now (the day before and an hour before), each runner's
+        copy showing the time in their own zone. Marked sent as they are handed out."""
+        now = self.now()
+        out = []
+        for stored in self.store.challenges():
+            challenge = Challenge.model_validate(stored)
+            due = session_reminders_due(challenge, self.clinic.zone, now)
+            if not due:
+                continue
+            for marker, session, start in due:
+                challenge.sent.append(marker)
+                kind = marker.rsplit("/", 1)[1]
+                for participant in challenge.participants:
+                    record = self.store.load(participant["id"])
+                    if record is None or record.get("inactive"):
+                        continue
+                    local = start.astimezone(ZoneInfo(record.get("reminder", {}).get("timezone")
+                                                      or self.clinic.timezone))
+                    html = render("clinic/session_reminder.j2", challenge=challenge, session=session,
+                                  start=local, kind=kind, clinic=self.clinic)
+                    out.append((participant["id"], [Reply(html)]))
+            self.store.save_challenge(challenge.model_dump(mode="json"))
+        return out
+
     def mark_inactive(self, runner_id: int) -> None:
         """The runner blocked the bot: stop sending until they come back."""
         record = self.store.load(runner_id)
@@ -169,12 +179,13 @@ class Coach:
             self.publish_schedule(record)
 
 
-class Turn(DailyLoop):
+class Turn(DailyLoop, ClinicDesk):
     """One event for one runner: the record, the machine, and the replies being built."""
 
-    def __init__(self, coach: Coach, record: dict) -> None:
+    def __init__(self, coach: Coach, record: dict, name: str = "") -> None:
         self.coach = coach
         self.record = record
+        self.name = name or render_text("clinic/unnamed.j2")
         self.erased = False
 
     @property
@@ -240,7 +251,8 @@ class Turn(DailyLoop):
         step, _, token = data.partition("|")
         if step == "g":
             name, _, argument = token.partition(":")
-            if not self.consented and name not in ("agree", "decline", "clinic"):
+            admin_buttons = ("admit", "announce", "unannounce")
+            if not self.consented and name not in ("agree", "decline", "clinic", *admin_buttons):
                 return self.stale()
             return GLOBAL_BUTTONS.get(name, Turn.stale_with)(self, argument)
         if not step.isdigit() or int(step) != self.record.get("step"):
@@ -267,14 +279,16 @@ class Turn(DailyLoop):
 
     # --- onboarding -------------------------------------------------------------------------
 
-    def welcome(self, argument: str = "") -> list[Reply]:
+    def welcome(self, code: str = "", challenge=None) -> list[Reply]:
+        """The disclaimer and consent; an invite's code rides on the agree button."""
         buttons = [
-            [Button(label("agree"), data="g|agree")],
+            [Button(label("agree"), data=f"g|agree:{code}" if challenge else "g|agree")],
             [Button(label("decline"), data="g|decline")],
         ]
-        return [self.page("onboarding/welcome.j2", buttons, returning=self.state == "declined")]
+        returning = self.state == "declined"
+        return [self.page("onboarding/welcome.j2", buttons, returning=returning, challenge=challenge)]
 
-    def agree(self, argument: str = "") -> list[Reply]:
+    def agree(self, code: str = "") -> list[Reply]:
         if self.consented:
             return self.stale()
         self.record["consent"] = {"given": True, "at": self.coach.now().isoformat()}
@@ -282,6 +296,9 @@ class Turn(DailyLoop):
         self.record["asked"] = []
         with Bound(self.record) as runner:
             runner.agree()
+        challenge = self.challenge(code) if code else None
+        if challenge is not None:
+            return [self.page("onboarding/thanks.j2"), self.join_screen(challenge)]
         return [self.page("onboarding/thanks.j2"), self.ask()]
 
     def decline(self, argument: str = "") -> list[Reply]:
@@ -392,6 +409,7 @@ class Turn(DailyLoop):
         assessment = Assessment.model_validate(self.record["assessment"])
         self.remember_assessment(assessment)
         if self.state == "urgent":
+            self.alert_admins()
             return [self.urgent_screen()]
         if self.state == "referred":
             return [self.page("triage/referred.j2", [self.clinic_row()], assessment=assessment)]
@@ -454,8 +472,10 @@ class Turn(DailyLoop):
     # --- commands ---------------------------------------------------------------------------
 
     def start(self, argument: str = "") -> list[Reply]:
+        if argument.strip():
+            return self.invite(argument.strip())
         if not self.consented:
-            return self.welcome(argument)
+            return self.welcome()
         if self.record.pop("inactive", None):  # they had blocked the bot and are back
             self.coach.publish_schedule(self.record)
         if self.record.pop("paused", None) or self.state in QUESTION_STATES:
@@ -522,6 +542,8 @@ class Turn(DailyLoop):
         return [self.page("privacy/privacy.j2")]
 
     def export(self, argument: str = "") -> list[Reply]:
+        if argument.strip():  # /export CODE is the clinic's challenge export
+            return self.export_challenge(argument)
         runner_id = self.record["runner_id"]
         if self.store_has_nothing():
             return [self.page("privacy/nothing_stored.j2")]
@@ -544,6 +566,7 @@ class Turn(DailyLoop):
         return [self.page("privacy/confirm_delete.j2", buttons)]
 
     def erase(self) -> list[Reply]:
+        self.forget_in_challenges()
         self.coach.store.delete(self.record["runner_id"])
         self.erased = True
         return [self.page("privacy/erased.j2")]
@@ -584,6 +607,13 @@ COMMANDS: dict[str, Callable[[Turn, str], list[Reply]]] = {
     "stop": Turn.stop_reminders,
     "resume": Turn.resume,
     "progress": Turn.progress,
+    "leave": Turn.leave_command,
+    "newchallenge": Turn.new_challenge,
+    "challenges": Turn.list_challenges,
+    "roster": Turn.roster,
+    "alerts": Turn.alerts,
+    "waitlist": Turn.show_waitlist,
+    "announce": Turn.announce,
 }
 
 GLOBAL_BUTTONS: dict[str, Callable[[Turn, str], list[Reply]]] = {
@@ -595,6 +625,12 @@ GLOBAL_BUTTONS: dict[str, Callable[[Turn, str], list[Reply]]] = {
     "done": Turn.done_today,
     "skip": Turn.skip_today,
     "snooze": Turn.snooze,
+    "join": Turn.join,
+    "waitlist": Turn.waitlist,
+    "notnow": Turn.not_now,
+    "admit": Turn.admit_button,
+    "announce": Turn.send_announcement,
+    "unannounce": Turn.cancel_announcement,
 }
 
 __all__ = ["AFTER_ONBOARDING", "Button", "Coach", "Event", "Reply"]

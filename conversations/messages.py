@@ -44,14 +44,14 @@ def _tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def render(name: str, **context: object) -> str:
+def render(template: str, /, **context: object) -> str:
     """A message in Telegram's HTML parse mode."""
-    return _tidy(_environment(True).get_template(name).render(**context))
+    return _tidy(_environment(True).get_template(template).render(**context))
 
 
-def render_text(name: str, **context: object) -> str:
+def render_text(template: str, /, **context: object) -> str:
     """A plain-text template, e.g. a reason shown in JSON and inside messages."""
-    text = _environment(False).get_template(name).render(**context)
+    text = _environment(False).get_template(template).render(**context)
     return " ".join(text.split())
 
 

@@ -52,6 +52,14 @@ class RunnerStore(ABC):
         """Store (or with None, remove) one runner's reminder schedule."""
 
     @abstractmethod
+    def challenges(self) -> list[dict[str, Any]]:
+        """Every clinic challenge group, each a dict with a unique "code"."""
+
+    @abstractmethod
+    def save_challenge(self, challenge: dict[str, Any]) -> None:
+        """Store (insert or replace, by its "code") one challenge."""
+
+    @abstractmethod
     def runner_ids(self) -> list[int]:
         """Ids of all runners with anything stored, ascending."""
 

@@ -11,7 +11,7 @@ import threading
 from abc import abstractmethod
 from typing import Any
 
-from tinydb import TinyDB
+from tinydb import Query, TinyDB
 from tinydb.table import Document, Table
 
 from .base import RunnerStore, check_runner_id, checkin_day, json_copy
@@ -19,6 +19,7 @@ from .base import RunnerStore, check_runner_id, checkin_day, json_copy
 PROFILE = "profile"
 CHECKINS = "checkins"
 SCHEDULES = "schedules"  # in the shared database, one document per runner (doc id = runner id)
+CHALLENGES = "challenges"  # in the shared database, one document per challenge
 PROFILE_DOC_ID = 1  # the profile table holds exactly one document
 
 
@@ -100,6 +101,20 @@ class TinyDBStore(RunnerStore):
                 _put(table, runner_id, json_copy(schedule, "schedule"))
             elif table.contains(doc_id=runner_id):
                 table.remove(doc_ids=[runner_id])
+
+    def challenges(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [json_copy(row) for row in self._shared().table(CHALLENGES).all()]
+
+    def save_challenge(self, challenge: dict[str, Any]) -> None:
+        document = json_copy(challenge, "challenge")
+        with self._lock:
+            table = self._shared().table(CHALLENGES)
+            found = table.get(Query().code == document["code"])
+            if found is None:
+                table.insert(document)
+            else:
+                _put(table, found.doc_id, document)
 
     def delete(self, runner_id: int) -> None:
         runner_id = check_runner_id(runner_id)

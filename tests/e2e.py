@@ -26,9 +26,10 @@ from tests.local_bot_api import FakeUser, LocalBotApi, polling
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def make_coach(data_dir: Path, now=None) -> Coach:
+def make_coach(data_dir: Path, now=None, admins: tuple[int, ...] = ()) -> Coach:
     clock = now or (lambda: datetime.now(UTC))
-    return Coach(open_store(data_dir), load_clinic(), default_protocol(), clock)
+    clinic = load_clinic().model_copy(update={"admin_ids": list(admins)})
+    return Coach(open_store(data_dir), clinic, default_protocol(), clock)
 
 
 @contextlib.asynccontextmanager

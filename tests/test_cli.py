@@ -77,3 +77,29 @@ def test_bad_date_is_refused_with_the_reason(capsys, monkeypatch):
         run(["plan", "--answers", "-", "--date", "30/03/2026"], capsys, monkeypatch, answers)
     assert exit_.value.code == 2
     assert "is not a date" in capsys.readouterr().err
+
+
+def test_clinic_staff_create_list_and_export_a_challenge(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("ACHILLES_DATA_DIR", str(tmp_path))
+    status, out, _ = run(
+        ["challenge", "create", "--name", "Spring", "--start", "2099-04-05", "--weeks", "6", "--places", "12",
+         "--session", "Wed 18:30 Strength class"],
+        capsys, monkeypatch,
+    )
+    assert status == 0
+    code = out.split("code ")[1].split()[0]
+    assert f"?start={code}" in out
+    status, out, _ = run(["challenge", "list"], capsys, monkeypatch)
+    assert code in out and "0/12 places" in out
+    status, out, _ = run(["challenge", "export", code], capsys, monkeypatch)
+    assert out.splitlines()[0].startswith("date,participant_id,name")
+    status, out, err = run(["challenge", "export", "nope"], capsys, monkeypatch)
+    assert (status, out) == (2, "") and "no challenge" in err
+
+
+def test_challenge_with_a_bad_session_is_refused_with_the_reason(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("ACHILLES_DATA_DIR", str(tmp_path))
+    argv = ["challenge", "create", "--name", "X", "--start", "2099-04-05", "--weeks", "6",
+            "--session", "Someday 18:30 Class"]
+    status, out, err = run(argv, capsys, monkeypatch)
+    assert (status, out) == (2, "") and "weekday" in err

@@ -330,3 +330,12 @@ def test_reminder_schedules_are_kept_across_runners_and_erased_with_the_runner(s
     store.delete(1)
     store.set_schedule(2, None)
     assert store.schedules() == {}
+
+
+def test_challenges_are_stored_by_code_and_replaced_whole(store):
+    store.save_challenge({"code": "abc", "name": "Spring", "participants": [1, 2]})
+    store.save_challenge({"code": "xyz", "name": "Autumn", "participants": []})
+    store.save_challenge({"code": "abc", "name": "Spring", "participants": [2]})
+    assert sorted((c["code"], c["participants"]) for c in store.challenges()) == [
+        ("abc", [2]), ("xyz", [])
+    ]

@@ -1,0 +1,157 @@
+"""Clinics end to end over HTTP: a challenge with limited places, the roster, alerts, privacy."""
+
+import csv
+import io
+import re
+from datetime import UTC, datetime
+
+from tests.clock import Clock
+from tests.e2e import follow, make_coach, quiet, running_bot, say, tap
+from tests.runner_script import TYPICAL_RUNNER
+
+ADMIN = 9000
+NOW = datetime(2027, 3, 29, 9, tzinfo=UTC)
+FORM = """/newchallenge
+name: Spring Achilles Challenge
+start: 2027-03-29
+weeks: 6
+places: 3
+session: Wed 18:30 Group strength class https://example.org/meet"""
+
+
+async def create_challenge(api) -> tuple[str, str]:
+    admin = api.user(ADMIN, first_name="Dr Kay")
+    await say(admin, FORM)
+    text = admin.inbox[-1].text
+    link = re.search(r"https://t\.me/\S+\?start=(\S+)", text)
+    assert link, text
+    return link.group(0), link.group(1)
+
+
+async def open_link(api, runner_id: int, name: str, code: str):
+    runner = api.user(runner_id, first_name=name)
+    await say(runner, f"/start {code}")
+    return runner
+
+
+async def test_challenge_with_three_places_enrols_three_and_waitlists_the_fourth(bot_api, tmp_path):
+    coach = make_coach(tmp_path / "data", Clock(NOW), admins=(ADMIN,))
+    async with running_bot(bot_api, coach):
+        link, code = await create_challenge(bot_api)
+        assert link.startswith("https://t.me/achilles_coach_bot?start=")
+        runners = {}
+        for runner_id, name in [(501, "Ana"), (502, "Ben"), (503, "Cat"), (504, "Dan")]:
+            runner = await open_link(bot_api, runner_id, name, code)
+            assert "invited to Spring Achilles Challenge" in runner.inbox[-1].text
+            await tap(runner, "I understand and agree")
+            runners[name] = runner
+            if name == "Dan":
+                assert "full or closed" in runner.inbox[-1].text
+                await tap(runner, "Join the waitlist")
+                assert "on the waitlist" in runner.inbox[-1].text
+            else:
+                assert "shares your check-ins" in runner.inbox[-1].text
+                await tap(runner, "Join and share my check-ins")
+                assert "You're in" in runner.inbox[-1].text and "Safety first" in runner.inbox[-1].text
+
+        admin = bot_api.user(ADMIN)
+        await say(admin, f"/roster {code}")
+        roster = admin.inbox[-1].text
+        assert all(name in roster for name in ("Ana", "Ben", "Cat")) and "Dan" not in roster
+        assert "3/3 runners" in roster
+
+        await say(admin, f"/waitlist {code}")
+        assert "Dan" in admin.inbox[-1].text
+        await tap(admin, "Admit Dan")
+        await quiet(bot_api)
+        assert "A place opened" in runners["Dan"].inbox[-1].text
+        await say(admin, f"/roster {code}")
+        assert "Dan" in admin.inbox[-1].text
+
+
+async def test_participants_red_flag_reaches_the_admin_within_a_second(bot_api, tmp_path):
+    coach = make_coach(tmp_path / "data", Clock(NOW), admins=(ADMIN,))
+    async with running_bot(bot_api, coach):
+        _, code = await create_challenge(bot_api)
+        eve = await open_link(bot_api, 505, "Eve", code)
+        await tap(eve, "I understand and agree")
+        await tap(eve, "Join and share my check-ins")
+        await tap(eve, "A snap, pop")
+        since = bot_api.mark(ADMIN)
+        await eve.tap("Done ✔️")
+        alert = await bot_api.wait_for_message(ADMIN, since=since, timeout=1.0)
+        assert "Red flag in Spring Achilles Challenge" in alert[0].text and "Eve" in alert[0].text
+        await say(bot_api.user(ADMIN), "/alerts")
+        assert "Eve" in bot_api.messages_to(ADMIN)[-1].text
+
+
+async def test_non_admins_are_refused_without_learning_whether_a_challenge_exists(bot_api, tmp_path):
+    coach = make_coach(tmp_path / "data", Clock(NOW), admins=(ADMIN,))
+    async with running_bot(bot_api, coach):
+        _, code = await create_challenge(bot_api)
+        mallory = bot_api.user(666)
+        answers = {}
+        for attempt in ("/roster", "/alerts", "/export", "/announce", "/waitlist", "/challenges"):
+            for target in (code, "no-such-code"):
+                await say(mallory, f"{attempt} {target} hello")
+                answers[(attempt, target)] = mallory.inbox[-1].text
+        assert len(set(answers.values())) == 1, answers
+        assert "for clinic staff" in next(iter(answers.values()))
+        assert code not in "".join(answers.values())
+
+
+async def test_announcement_is_previewed_then_sent_to_every_participant(bot_api, tmp_path):
+    coach = make_coach(tmp_path / "data", Clock(NOW), admins=(ADMIN,))
+    async with running_bot(bot_api, coach):
+        _, code = await create_challenge(bot_api)
+        fay = await open_link(bot_api, 506, "Fay", code)
+        await tap(fay, "I understand and agree")
+        await tap(fay, "Join and share my check-ins")
+        admin = bot_api.user(ADMIN)
+        before = len(fay.inbox)
+        await say(admin, f"/announce {code} Track session moved to 19:00 <b>tonight</b>")
+        preview = admin.inbox[-1]
+        assert "Preview" in preview.text and "&lt;b&gt;" not in preview.text
+        assert "<b>tonight</b>" in preview.text  # shown as typed, not as markup
+        assert len(fay.inbox) == before, "nothing goes out before the admin confirms"
+        await tap(admin, "Send it")
+        await quiet(bot_api)
+        assert len(fay.inbox) == before + 1
+        assert "Track session moved to 19:00 <b>tonight</b>" in fay.inbox[-1].text
+
+
+async def test_challenge_export_is_a_csv_with_one_row_per_participant_day(bot_api, tmp_path):
+    clock = Clock(NOW)
+    coach = make_coach(tmp_path / "data", clock, admins=(ADMIN,))
+    async with running_bot(bot_api, coach):
+        _, code = await create_challenge(bot_api)
+        gus = await open_link(bot_api, 507, "Gus", code)
+        await tap(gus, "I understand and agree")
+        await tap(gus, "Join and share my check-ins")
+        await follow(gus, TYPICAL_RUNNER[:-1])
+        await tap(gus, "None of these", replies=2)
+        await tap(gus, "07:30")
+        await tap(gus, "UK, Ireland")
+        await tap(gus, "Done")
+        await say(gus, "/checkin")
+        for part in ("3", "Yes, settled", "Same as usual", "Yes, all of it", "5 km"):
+            await tap(gus, part)
+        clock.moment = datetime(2027, 3, 31, 9, tzinfo=UTC)
+        await say(bot_api.user(ADMIN), f"/export {code}")
+        document = bot_api.messages_to(ADMIN)[-1].document
+        rows = list(csv.reader(io.StringIO(document.text())))
+    assert rows[0][:3] == ["date", "participant_id", "name"]
+    assert [r[0] for r in rows[1:]] == ["2027-03-29", "2027-03-30", "2027-03-31"]
+    first = dict(zip(rows[0], rows[1], strict=True))
+    assert first["participant_id"] == "507" and first["pain"] == "3" and first["km"] == "5.0"
+    assert rows[2][rows[0].index("checked_in")] == "0"
+
+
+async def test_unknown_invite_code_gets_a_polite_message_and_nothing_else(bot_api, tmp_path):
+    coach = make_coach(tmp_path / "data", Clock(NOW), admins=(ADMIN,))
+    async with running_bot(bot_api, coach):
+        hal = bot_api.user(508)
+        await say(hal, "/start AAAAAAAAAAAAAAAA")
+        assert "isn't valid" in hal.inbox[-1].text
+        assert hal.inbox[-1].buttons == []
+        assert coach.store.load(508) is None
