@@ -3,7 +3,7 @@
 import csv
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tests.clock import Clock
 from tests.e2e import follow, make_coach, quiet, running_bot, say, tap
@@ -155,3 +155,27 @@ async def test_unknown_invite_code_gets_a_polite_message_and_nothing_else(bot_ap
         assert "isn't valid" in hal.inbox[-1].text
         assert hal.inbox[-1].buttons == []
         assert coach.store.load(508) is None
+
+
+async def test_group_session_reminders_arrive_the_day_before_and_an_hour_before(bot_api, tmp_path):
+    clock = Clock(NOW)
+    coach = make_coach(tmp_path / "data", clock, admins=(ADMIN,))
+    async with running_bot(bot_api, coach) as application:
+        scheduler = application.bot_data["scheduler"]
+        _, code = await create_challenge(bot_api)
+        ivy = await open_link(bot_api, 509, "Ivy", code)
+        await tap(ivy, "I understand and agree")
+        await tap(ivy, "Join and share my check-ins")
+        session = datetime(2027, 3, 31, 17, 30, tzinfo=UTC)  # Wed 18:30 in London (BST)
+        seen = []
+        moments = (session - timedelta(days=1, hours=8), session - timedelta(days=1),
+                   session - timedelta(hours=1), session - timedelta(minutes=50))
+        for moment in moments:
+            clock.moment = moment
+            await scheduler.tick()
+            await quiet(bot_api)
+            seen.append(ivy.inbox[-1].text)
+        assert "Group strength class" not in seen[0]
+        assert "Tomorrow: Group strength class" in seen[1] and "at 18:30 your time" in seen[1]
+        assert "In one hour: Group strength class" in seen[2] and "https://example.org/meet" in seen[2]
+        assert seen[3] == seen[2], "each reminder once"
