@@ -10,7 +10,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-RedFlag = Literal[
+# The safety screen's flags (R1-R4): any of them means care today. The others ask for a
+# clinician this week (R5, R6).
+URGENT_FLAGS = (
     "pop_or_kick",
     "cannot_heel_raise",
     "gap_in_tendon",
@@ -18,13 +20,16 @@ RedFlag = Literal[
     "breathless_or_chest_pain",
     "fever_or_hot_heel",
     "fluoroquinolone",
+)
+OTHER_FLAGS = (
     "rest_or_night_pain",
     "weight_loss_or_lump",
     "tingling_or_numbness",
     "inflammatory_signs",
     "lumpy_tendons",
-]
-RED_FLAGS: tuple[str, ...] = RedFlag.__args__
+)
+RED_FLAGS = URGENT_FLAGS + OTHER_FLAGS
+RedFlag = Literal[RED_FLAGS]
 
 RecentChange = Literal["hills", "speed_work", "lower_drop_shoes", "new_surface", "longer_long_run"]
 RECENT_CHANGES: tuple[str, ...] = RecentChange.__args__

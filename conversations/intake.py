@@ -11,26 +11,10 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
-from conversations.answers import RECENT_CHANGES
+from conversations.answers import OTHER_FLAGS, RECENT_CHANGES, URGENT_FLAGS
 from conversations.messages import template_module
 from conversations.reminders import find_zone, parse_time
 
-URGENT_FLAGS = (
-    "pop_or_kick",
-    "cannot_heel_raise",
-    "gap_in_tendon",
-    "calf_swelling_warmth_redness",
-    "breathless_or_chest_pain",
-    "fever_or_hot_heel",
-    "fluoroquinolone",
-)
-OTHER_FLAGS = (
-    "rest_or_night_pain",
-    "weight_loss_or_lump",
-    "tingling_or_numbness",
-    "inflammatory_signs",
-    "lumpy_tendons",
-)
 PAIN_SCALE = tuple(range(11))
 
 

@@ -3,16 +3,7 @@
 from hypothesis import strategies as st
 
 from conversations.answers import RECENT_CHANGES, RED_FLAGS, WARMUP_PATTERNS
-
-SAFETY_FLAGS = (
-    "pop_or_kick",
-    "cannot_heel_raise",
-    "gap_in_tendon",
-    "calf_swelling_warmth_redness",
-    "breathless_or_chest_pain",
-    "fever_or_hot_heel",
-    "fluoroquinolone",
-)
+from conversations.answers import URGENT_FLAGS as SAFETY_FLAGS
 
 pain = st.integers(0, 10)
 trend = st.sampled_from(["better", "same", "worse"])
