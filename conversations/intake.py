@@ -98,7 +98,6 @@ RETEST_QUESTIONS = (
     Question("retest_hop", "retest", "pain", PAIN_SCALE, extra=((None, "not_tried"),)),
 )
 BY_ID = {q.id: q for q in (*QUESTIONS, *REMINDER_QUESTIONS, *CHECKIN_QUESTIONS, *RETEST_QUESTIONS)}
-SECTIONS = tuple(dict.fromkeys(question.section for question in QUESTIONS))
 
 
 @cache

@@ -19,7 +19,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 GOOD_DAYS_TO_PROGRESS = 7
-BAD_MORNINGS_IN_A_ROW = 2
 BAD_MORNINGS_IN_A_WEEK = 3
 SAFE_PAIN = 2
 ACCEPTABLE_PAIN = 5
