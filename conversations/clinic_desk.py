@@ -114,6 +114,17 @@ class ClinicDesk:
         self.save_challenge(challenge)
         return [self.page("clinic/left.j2", challenge=challenge)]
 
+    def memberships(self) -> list[dict]:
+        """What the clinics' challenges hold about this runner (for /export)."""
+        runner_id = self.record["runner_id"]
+        found = []
+        for stored in self.coach.store.challenges():
+            for role in ("participants", "waitlist"):
+                for entry in stored[role]:
+                    if entry["id"] == runner_id:
+                        found.append({"challenge": stored["name"], "as": role, **entry})
+        return found
+
     def forget_in_challenges(self) -> None:
         """On /delete: no challenge keeps the runner's id or name."""
         runner_id = self.record["runner_id"]

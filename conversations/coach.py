@@ -548,6 +548,7 @@ class Turn(DailyLoop, ClinicDesk):
         if self.store_has_nothing():
             return [self.page("privacy/nothing_stored.j2")]
         data = self.coach.store.export(runner_id)
+        data["challenges"] = self.memberships()
         document = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
         reply = self.page("privacy/export.j2")
         reply.document = (f"achilles-coach-{runner_id}.json", document)

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -179,3 +180,25 @@ async def test_group_session_reminders_arrive_the_day_before_and_an_hour_before(
         assert "Tomorrow: Group strength class" in seen[1] and "at 18:30 your time" in seen[1]
         assert "In one hour: Group strength class" in seen[2] and "https://example.org/meet" in seen[2]
         assert seen[3] == seen[2], "each reminder once"
+
+
+async def test_participant_export_shows_the_membership_and_delete_leaves_the_challenge(bot_api, tmp_path):
+    data = tmp_path / "data"
+    coach = make_coach(data, Clock(NOW), admins=(ADMIN,))
+    async with running_bot(bot_api, coach):
+        _, code = await create_challenge(bot_api)
+        jo = await open_link(bot_api, 510, "Jo", code)
+        await tap(jo, "I understand and agree")
+        await tap(jo, "Join and share my check-ins")
+        await say(jo, "/export")
+        exported = json.loads(jo.inbox[-1].document.text())
+        assert exported["challenges"][0]["name"] == "Jo"
+        assert exported["challenges"][0]["challenge"] == "Spring Achilles Challenge"
+        await say(jo, "/delete")
+        await tap(jo, "Yes, erase everything")
+        await say(bot_api.user(ADMIN), f"/roster {code}")
+        assert "Jo" not in bot_api.messages_to(ADMIN)[-1].text
+    for path in data.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            assert b"510" not in content and b'"Jo"' not in content, path
