@@ -38,14 +38,23 @@ from conversations.messages import render, template_module
 log = logging.getLogger(__name__)
 TICK_SECONDS = 20  # how often the reminder scheduler looks for what has fallen due
 RETRY_PAUSES = (1, 2, 4)  # seconds between attempts when the network fails
+CONCURRENT_UPDATES = 32
 PRIVATE = filters.ChatType.PRIVATE
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
+REPLY = "reply"  # rate_limit_args for an answer to a runner's own message (see PacedRateLimiter)
+
+
 class PacedRateLimiter(AIORateLimiter):
-    """python-telegram-bot's limiter (retrying after a 429 as Telegram asks), paced evenly just
-    under Telegram's 30 messages a second (a burst of 30 at once would overrun a one-second
-    window), plus what it leaves out: at most one message a second to each private chat."""
+    """python-telegram-bot's limiter (retrying after a 429 as Telegram asks), plus what it
+    leaves out: at most one message a second to each private chat.
+
+    Broadcasts (reminders, announcements) are paced evenly just under Telegram's 30 messages a
+    second (a burst of 30 at once would overrun a one-second window). Answers to a runner's own
+    message are not: that limit is for bulk sending, and holding replies behind a queue of
+    reminders would make the bot feel slow.
+    """
 
     PER_CHAT_SECONDS = 1.0
     MESSAGES_PER_SECOND = 29
@@ -60,6 +69,8 @@ class PacedRateLimiter(AIORateLimiter):
         chat_id = data.get("chat_id")
         if endpoint.startswith("send") and isinstance(chat_id, int) and chat_id > 0:
             await self._wait_for_chat(chat_id)
+        if rate_limit_args == REPLY:  # no chat id: the library then skips its overall limiter
+            data, rate_limit_args = {k: v for k, v in data.items() if k != "chat_id"}, None
         return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
 
     async def _wait_for_chat(self, chat_id: int) -> None:
@@ -148,16 +159,26 @@ async def with_retry(call, *args, **kwargs):
     return None
 
 
-async def deliver(bot, chat_id: int, replies: list[Reply], query=None) -> None:
-    """Send the engine's replies to one chat (editing the tapped message where asked)."""
+def reply_limits(bot, broadcast: bool) -> str | None:
+    """The rate_limit_args for a send: the library refuses any without a limiter."""
+    return REPLY if bot.rate_limiter is not None and not broadcast else None
+
+
+async def deliver(bot, chat_id: int, replies: list[Reply], query=None, *, broadcast: bool = False) -> None:
+    """Send the engine's replies to one chat (editing the tapped message where asked).
+
+    `broadcast` marks messages the runner did not just ask for (reminders, announcements).
+    """
+    limits = reply_limits(bot, broadcast)
     for reply in merged(replies):
         if reply.document is not None or reply.photo is not None:
-            await send_file(bot, chat_id, reply)  # the text goes with it, as its caption
+            await send_file(bot, chat_id, reply, limits)  # the text goes with it, as its caption
         elif reply.html and reply.edit and query is not None:
             try:
                 await with_retry(
-                    query.edit_message_text, reply.html, parse_mode=ParseMode.HTML,
-                    reply_markup=keyboard(reply), link_preview_options=NO_PREVIEW,
+                    bot.edit_message_text, reply.html, chat_id=chat_id,
+                    message_id=query.message.message_id, parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard(reply), link_preview_options=NO_PREVIEW, rate_limit_args=limits,
                 )
             except BadRequest as error:
                 if "not modified" not in str(error).lower():
@@ -169,27 +190,30 @@ async def deliver(bot, chat_id: int, replies: list[Reply], query=None) -> None:
                 await with_retry(
                     bot.send_message, chat_id, part, parse_mode=ParseMode.HTML,
                     reply_markup=keyboard(reply) if last else None,
-                    link_preview_options=NO_PREVIEW,
+                    link_preview_options=NO_PREVIEW, rate_limit_args=limits,
                 )
 
 
-async def send_file(bot, chat_id: int, reply: Reply) -> None:
+async def send_file(bot, chat_id: int, reply: Reply, limits: str | None) -> None:
     caption = reply.html if len(reply.html) <= MessageLimit.CAPTION_LENGTH else None
     if caption is None and reply.html:
-        await with_retry(bot.send_message, chat_id, reply.html, parse_mode=ParseMode.HTML)
+        await with_retry(bot.send_message, chat_id, reply.html, parse_mode=ParseMode.HTML,
+                         rate_limit_args=limits)
     if reply.photo is not None:
         await with_retry(bot.send_photo, chat_id, photo=reply.photo, caption=caption,
-                         parse_mode=ParseMode.HTML, reply_markup=keyboard(reply))
+                         parse_mode=ParseMode.HTML, reply_markup=keyboard(reply), rate_limit_args=limits)
     else:
         name, content = reply.document
         await with_retry(bot.send_document, chat_id, document=content, filename=name, caption=caption,
-                         parse_mode=ParseMode.HTML, reply_markup=keyboard(reply))
+                         parse_mode=ParseMode.HTML, reply_markup=keyboard(reply), rate_limit_args=limits)
 
 
 async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
     query = update.callback_query
     if query is not None:
-        await with_retry(query.answer, next((reply.notice for reply in replies if reply.notice), None))
+        notice = next((reply.notice for reply in replies if reply.notice), None)
+        await with_retry(context.bot.answer_callback_query, query.id, notice,
+                         rate_limit_args=reply_limits(context.bot, False))
     await deliver(context.bot, update.effective_chat.id, replies, query)
 
 
@@ -284,14 +308,22 @@ async def on_start(application: Application) -> None:
 
 def build_application(token: str, base_url: str, coach: Coach, *, rate_limited: bool = True) -> Application:
     """The bot. `rate_limited=False` lets tests that are not about pacing run at full speed."""
-    builder = ApplicationBuilder().token(token).base_url(base_url).post_init(on_start)
+    # Updates are handled concurrently so one runner's paced reply never holds up another's.
+    # It is safe for the records: the engine loads, decides and saves without ever yielding.
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base_url)
+        .post_init(on_start)
+        .concurrent_updates(CONCURRENT_UPDATES)
+    )
     if rate_limited:
         builder = builder.rate_limiter(PacedRateLimiter(max_retries=3))
     application = builder.build()
     application.bot_data["coach"] = coach
 
     async def send(runner_id: int, replies: list[Reply]) -> None:
-        await deliver(application.bot, runner_id, replies)
+        await deliver(application.bot, runner_id, replies, broadcast=True)
 
     application.bot_data["scheduler"] = ReminderScheduler(coach, send)
     messages = filters.UpdateType.MESSAGE  # edited messages are ignored by design
