@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from telegram.error import Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from conversations.coach import Coach, Reply
 from conversations.reminders import CATCH_UP, next_wakeup
@@ -66,8 +66,8 @@ class ReminderScheduler:
         except Forbidden:
             self.coach.mark_inactive(runner_id)
             return 0
-        except (NetworkError, RetryAfter):
-            log.warning("a one-off message could not be sent")
+        except (NetworkError, RetryAfter) as error:  # BadRequest included: a one-off is not retried
+            log.warning("a one-off message could not be sent: %s", error)
             return 0
         return 1
 
@@ -81,6 +81,13 @@ class ReminderScheduler:
                 log.info("runner blocked the bot; no more reminders until they return")
                 self.coach.mark_inactive(runner_id)
                 return sent
+            except BadRequest as error:  # final: trying again would only be refused again
+                log.warning("a %s was refused: %s", kind, error)
+                if "chat not found" in str(error).lower():
+                    self.coach.mark_inactive(runner_id)
+                    return sent
+                self.coach.mark_sent(runner_id, kind)  # so it is not retried all morning
+                continue
             except (NetworkError, RetryAfter):
                 log.warning("could not send a %s; trying again shortly", kind)
                 retry = True

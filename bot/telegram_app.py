@@ -19,7 +19,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import MessageLimit, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -212,8 +212,11 @@ async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, repli
     query = update.callback_query
     if query is not None:
         notice = next((reply.notice for reply in replies if reply.notice), None)
-        await with_retry(context.bot.answer_callback_query, query.id, notice,
-                         rate_limit_args=reply_limits(context.bot, False))
+        try:
+            await with_retry(context.bot.answer_callback_query, query.id, notice,
+                             rate_limit_args=reply_limits(context.bot, False))
+        except TelegramError as error:  # only the tap's spinner: the reply itself matters more
+            log.info("could not acknowledge a tap: %s", error)
     await deliver(context.bot, update.effective_chat.id, replies, query)
 
 
