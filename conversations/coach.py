@@ -78,7 +78,9 @@ class Coach:
         record = self.store.load(runner_id)
         seen = record.get("last_update_id", -1) if record else -1
         if event.update_id is not None and event.update_id <= seen:
-            return []  # already handled before a restart
+            # Telegram sent it again after a crash: it was applied, but its reply may never have
+            # gone out. Show where the runner is now; never apply the answer twice.
+            return Turn(self, record, event.name).where_we_are()
         if record is None:
             record = {"runner_id": runner_id, "state": "welcome", "step": 0, "v": RECORD_VERSION}
         turn = Turn(self, record, event.name)
@@ -313,10 +315,16 @@ class Turn(DailyLoop, ClinicDesk):
 
     # --- questions --------------------------------------------------------------------------
 
-    def ask(self, *, edit: bool = False) -> Reply:
-        """The current question, with fresh buttons (or the same ones when editing)."""
+    def where_we_are(self) -> list[Reply]:
+        """The current question again, with the buttons already sent (nothing is saved)."""
+        if self.state in QUESTION_STATES and not self.record.get("paused"):
+            return [self.ask(again=True)]
+        return []
+
+    def ask(self, *, edit: bool = False, again: bool = False) -> Reply:
+        """The current question, with fresh buttons (or the same ones when editing or repeating)."""
         question = BY_ID[self.state]
-        if not edit:
+        if not (edit or again):
             self.record["step"] = self.record.get("step", 0) + 1
         step = self.record["step"]
         rows: list[list[Button]] = []

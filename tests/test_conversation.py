@@ -186,12 +186,15 @@ def test_restart_resumes_at_the_same_question_with_answers_kept(tmp_path, phone)
     assert restarted.store.load(RUNNER)["answers"]["age"] == 38
 
 
-def test_redelivered_update_is_ignored(phone, coach):
+def test_update_redelivered_after_a_crash_is_not_applied_twice_but_the_question_is_shown(phone, coach):
     consent(phone)
     phone.tap("None of these")
-    assert phone.send(Event("text", "38", update_id=500))
-    assert phone.send(Event("text", "38", update_id=500)) == []
-    assert coach.store.load(RUNNER)["state"] == "side"
+    first = phone.send(Event("text", "38", update_id=500))
+    again = phone.send(Event("text", "38", update_id=500))
+    assert "Which heel hurts?" in first[-1].html and "Which heel hurts?" in again[-1].html
+    assert again[-1].buttons == first[-1].buttons, "the same buttons, still valid"
+    record = coach.store.load(RUNNER)
+    assert record["state"] == "side" and record["asked"].count("age") == 1
 
 
 def test_cancel_pauses_and_start_resumes(phone):
