@@ -40,15 +40,20 @@ async def running_bot(api: LocalBotApi, coach: Coach, *, rate_limited: bool = Fa
         yield application
 
 
-async def quiet(api: LocalBotApi, *, settle: float = 0.05, timeout: float = 10.0) -> None:
-    """Wait until every update is delivered and the bot has made no call for `settle` seconds."""
+async def quiet(
+    api: LocalBotApi, *, chat_id: int | None = None, settle: float = 0.05, timeout: float = 10.0
+) -> None:
+    """Wait until every update is delivered and the bot has made no call for `settle` seconds
+    (with `chat_id`: sent nothing more to that chat, whatever it does for others)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     seen = None
     while loop.time() < deadline:
-        busy = sum(1 for call in api.calls if call.method != "getUpdates")
-        snapshot = (busy, api.pending_updates)
-        if snapshot == seen and api.pending_updates == 0:
+        if chat_id is None:
+            snapshot = (sum(1 for call in api.calls if call.method != "getUpdates"), api.pending_updates)
+        else:
+            snapshot = (len(api.messages_to(chat_id)), 0)
+        if snapshot == seen and snapshot[1] == 0:
             return
         seen = snapshot
         await asyncio.sleep(settle)
@@ -68,13 +73,13 @@ def full_label(user: FakeUser, part: str) -> str:
 async def tap(user: FakeUser, part: str, replies: int = 1) -> None:
     """Tap the button containing `part`; wait for the bot's reply (an edit counts)."""
     await user.tap(full_label(user, part), count=replies)
-    await quiet(user.api)
+    await quiet(user.api, chat_id=user.id)
 
 
 async def say(user: FakeUser, text: str) -> None:
     user.send(text)
     await user.api.wait_for_message(user.id, timeout=5)
-    await quiet(user.api)
+    await quiet(user.api, chat_id=user.id)
 
 
 async def follow(user: FakeUser, script) -> None:

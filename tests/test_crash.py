@@ -1,0 +1,223 @@
+"""The bot killed with SIGKILL at random moments while runners answer the questionnaire.
+
+The bot runs as its own process (`python -m bot run`), as users run it. Several runners answer
+at once, each waiting for the bot's reply (the next question) before answering again: that
+reply is the bot's acknowledgement that the answer is kept. A seeded generator picks each kill
+moment: after the k-th reply, plus a jitter so that the kill lands anywhere in the bot's work
+(loading, saving, waiting to send, sending). Then the bot is restarted, and the runners go on.
+
+After every kill: each data file parses, every acknowledged answer is on disk (and at most the
+one answer in flight beyond it), temp files a killed save left behind are gone once the bot is
+back, and /start shows each runner "Picking up where you left off" with the question they were
+on; answering it continues the flow, to the end of the script.
+
+Updates the killed bot had not confirmed, Telegram delivers again to the new one (the local
+server does the same). Each gets one message (its reply, or the current question again when
+it had already been applied), and the runners wait for those before sending /start, so that the
+bot, which handles updates concurrently, has nothing else in hand for them by then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.e2e import BotProcess, full_label, make_coach, running_bot
+from tests.local_bot_api import LocalBotApi
+from tests.runner_script import TYPICAL_RUNNER
+
+SEED = 6
+KILLS = 3
+RUNNERS = (7001, 7002, 7003, 7004)
+SCRIPT = [("say", "/start"), ("tap", "I understand and agree"), *TYPICAL_RUNNER[:10]]
+REPLY_TIMEOUT = 30.0
+RESUMED = "Picking up where you left off"
+
+
+@dataclass(frozen=True)
+class Point:
+    """What the script leaves after one step: on disk, and what /start then shows."""
+
+    snapshot: str | None  # the record's state and answers; None: nothing stored yet
+    on_start: str  # the text of the bot's answer to /start at this point
+
+
+def snapshot(record: dict | None) -> str | None:
+    if record is None:
+        return None
+    return json.dumps([record["state"], record.get("answers", {})], sort_keys=True)
+
+
+def push(api: LocalBotApi, runner_id: int, action: str, value: str) -> int:
+    """Say or tap (in the latest message with buttons); returns the chat's mark before it."""
+    mark = api.mark(runner_id)
+    if action == "say":
+        api.send_message(runner_id, value)
+    else:
+        question = [m for m in api.current_messages(runner_id) if m.inline_keyboard][-1]
+        button = question.button(full_label(api.user(runner_id), value))
+        api.press_button(runner_id, question.message_id, button["callback_data"])
+    return mark
+
+
+async def step(api: LocalBotApi, runner_id: int, action: str, value: str) -> str:
+    mark = push(api, runner_id, action, value)
+    replies = await api.wait_for_message(runner_id, since=mark, timeout=REPLY_TIMEOUT)
+    return replies[-1].text or ""
+
+
+async def reference_run(data_dir: Path) -> list[Point]:
+    """The script once, in-process and with nothing going wrong."""
+    coach = make_coach(data_dir)
+    points = []
+    async with LocalBotApi() as api, running_bot(api, coach):
+        for action, value in SCRIPT:
+            await step(api, 1, action, value)
+            points.append(Point(snapshot(coach.store.load(1)), await step(api, 1, "say", "/start")))
+    return points
+
+
+def stored(data_dir: Path, runner_id: int) -> dict | None:
+    """The runner's record, read straight from the file (opening a store would tidy the dir)."""
+    path = data_dir / "runners" / f"{runner_id}.json"
+    return json.loads(path.read_text())["profile"]["1"] if path.exists() else None
+
+
+def position(points: list[Point], record: dict | None) -> int:
+    """The index of the last script step the record reflects."""
+    if record is None:
+        return 0
+    matches = [index for index, point in enumerate(points) if point.snapshot == snapshot(record)]
+    assert matches, f"a record no step of the script leads to: {snapshot(record)}"
+    return matches[-1]
+
+
+def every_file_parses(data_dir: Path) -> list[Path]:
+    """json.loads every data file; returns the temp files of interrupted saves."""
+    leftovers = []
+    for path in data_dir.rglob("*"):
+        if path.is_file() and path.name.endswith(".tmp"):
+            leftovers.append(path)
+        elif path.is_file():
+            json.loads(path.read_text())
+    assert not list(data_dir.rglob("*.corrupt")), "a data file was unreadable and moved aside"
+    return leftovers
+
+
+class Runner:
+    def __init__(self, api: LocalBotApi, runner_id: int) -> None:
+        self.api = api
+        self.id = runner_id
+        self.next = 0  # the script step to take next: all before it are acknowledged
+        self.in_flight: int | None = None  # the chat's mark when step `next` was sent, unanswered
+
+    def acknowledged(self) -> int:
+        """Script steps the bot has answered (a reply may have come just before the kill)."""
+        answered = self.in_flight is not None and self.api.mark(self.id) > self.in_flight
+        return self.next + answered
+
+
+class Replies:
+    """Counts the replies runners receive; lets the killer wait for the k-th one."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._changed = asyncio.Event()
+
+    def one_more(self) -> None:
+        self.count += 1
+        self._changed.set()
+
+    async def reach(self, count: int) -> None:
+        while self.count < count:
+            self._changed.clear()
+            await self._changed.wait()
+
+
+async def play(runner: Runner, replies: Replies) -> None:
+    """The runner answers, one reply at a time, to the end of the script."""
+    while runner.next < len(SCRIPT):
+        action, value = SCRIPT[runner.next]
+        runner.in_flight = push(runner.api, runner.id, action, value)
+        await runner.api.wait_for_message(runner.id, since=runner.in_flight, timeout=REPLY_TIMEOUT)
+        runner.next, runner.in_flight = runner.next + 1, None
+        replies.one_more()
+
+
+async def kill_at_a_random_moment(bot: BotProcess, runners: list[Runner], rng: random.Random) -> int:
+    """Returns how many calls the server had received when the bot died."""
+    replies = Replies()
+    players = asyncio.gather(*(play(runner, replies) for runner in runners))
+    kth = asyncio.ensure_future(replies.reach(rng.randint(1, 8)))
+    await asyncio.wait({players, kth}, return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.sleep(rng.uniform(0, 1.0))  # the jitter: anywhere within a second of work
+    bot.kill()
+    killed_at = len(bot.api.calls)
+    for task in (players, kth):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return killed_at
+
+
+async def redelivered_updates_answered(api: LocalBotApi, killed_at: int) -> None:
+    """Wait until the new bot has taken every update the killed one left unconfirmed, and has
+    answered each of them (one message per update)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + REPLY_TIMEOUT
+    while api.pending_updates:  # the server's count; the new bot's second poll confirms them
+        assert loop.time() < deadline, "the restarted bot did not take the pending updates"
+        await asyncio.sleep(0.02)
+    taken: dict[int, float] = {}  # update id -> when the last poll that returned it came in
+    for call in api.calls[killed_at:]:
+        if call.method == "getUpdates" and call.result:  # answered (not still polling)
+            taken.update((update["update_id"], call.timestamp) for update in call.result)
+    for update in api.updates:
+        if update["update_id"] in taken:
+            chat_id = (update.get("message") or update["callback_query"])["from"]["id"]
+            before = [m for m in api.messages_to(chat_id) if m.timestamp <= taken[update["update_id"]]]
+            await api.wait_for_message(chat_id, since=len(before), timeout=REPLY_TIMEOUT)
+
+
+async def test_bot_killed_at_random_moments_loses_no_acknowledged_answer(bot_api, tmp_path):
+    points = await reference_run(tmp_path / "reference")
+    rng = random.Random(SEED)
+    data = tmp_path / "data"
+    runners = [Runner(bot_api, runner_id) for runner_id in RUNNERS]
+    bot = BotProcess(bot_api, data)
+    await bot.start()
+    try:
+        for _ in range(KILLS):
+            killed_at = await kill_at_a_random_moment(bot, runners, rng)
+
+            leftovers = every_file_parses(data)
+            at_kill = {}
+            for runner in runners:
+                acknowledged = runner.acknowledged()
+                at = position(points, stored(data, runner.id))
+                assert at >= acknowledged - 1, f"runner {runner.id} lost step {at + 1}, acknowledged"
+                assert at <= acknowledged, f"runner {runner.id} is ahead of what they answered"
+                at_kill[runner.id] = at
+
+            await bot.start()
+            assert not [path for path in leftovers if path.exists()], "start-up left temp files"
+            await redelivered_updates_answered(bot_api, killed_at)
+            for runner in runners:
+                shown = await step(bot_api, runner.id, "say", "/start")
+                at = position(points, stored(data, runner.id))
+                # An answer the bot had received but not saved may be handled after the restart.
+                assert at_kill[runner.id] <= at <= at_kill[runner.id] + 1
+                assert shown == points[at].on_start
+                assert shown.startswith(RESUMED) or at == 0
+                runner.next, runner.in_flight = at + 1, None
+
+        await asyncio.gather(*(play(runner, Replies()) for runner in runners))
+        for runner in runners:
+            assert position(points, stored(data, runner.id)) == len(SCRIPT) - 1
+        assert every_file_parses(data) == []
+    finally:
+        bot.stop()
