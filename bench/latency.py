@@ -55,11 +55,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-from conversations.coach import Event  # noqa: E402
 from storage.atomic import AtomicJSONStorage  # noqa: E402
 from tests.e2e import make_coach  # noqa: E402
 from tests.local_bot_api import LocalBotApi  # noqa: E402
-from tests.runner_script import REMINDER_SETUP, TYPICAL_RUNNER  # noqa: E402
+from tests.runner_script import TYPICAL_RUNNER, onboard_in_engine  # noqa: E402
 
 MIN_THINK = 1.1  # our bot sends at most one message a second to a chat
 FIRST_SIMULATED = 1_000_001  # simulated runners' ids; the stored ones are 1..--stored
@@ -87,18 +86,7 @@ def quiet_zone(now: datetime) -> str:
 
 
 def onboard_one(coach, runner_id: int, zone: str) -> None:
-    replies = coach.handle(runner_id, Event("command", "start"))
-
-    def tap(part: str) -> None:
-        data = next(b.data for row in replies[-1].buttons for b in row if part in b.label)
-        replies[:] = coach.handle(runner_id, Event("button", data))
-
-    tap("I understand and agree")
-    for action, value in TYPICAL_RUNNER + REMINDER_SETUP:
-        if action == "tap":
-            tap(value)
-        else:
-            replies[:] = coach.handle(runner_id, Event("text", value))
+    onboard_in_engine(coach, runner_id)
     record = coach.store.load(runner_id)
     record["reminder"].update(time="15:00", timezone=zone)
     coach.store.save(runner_id, record)

@@ -25,29 +25,17 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.telegram_app import build_application  # noqa: E402
-from conversations.coach import Event  # noqa: E402
 from storage.atomic import AtomicJSONStorage  # noqa: E402
 from tests.e2e import make_coach  # noqa: E402
 from tests.local_bot_api import LocalBotApi  # noqa: E402
-from tests.runner_script import REMINDER_SETUP, TYPICAL_RUNNER  # noqa: E402
+from tests.runner_script import onboard_in_engine  # noqa: E402
 
 TEMPLATE_RUNNER = 1
 
 
 def onboard_one(coach, runner_id: int, time_of_day: str) -> None:
     """One runner through the real conversation, to copy for the others."""
-    replies = coach.handle(runner_id, Event("command", "start"))
-
-    def tap(part: str) -> None:
-        data = next(b.data for r in replies[-1].buttons for b in r if part in b.label)
-        replies[:] = coach.handle(runner_id, Event("button", data))
-
-    tap("I understand and agree")
-    for action, value in TYPICAL_RUNNER + REMINDER_SETUP:
-        if action == "tap":
-            tap(value)
-        else:
-            replies[:] = coach.handle(runner_id, Event("text", value))
+    onboard_in_engine(coach, runner_id)
     record = coach.store.load(runner_id)
     record["reminder"].update(time=time_of_day, timezone="UTC")
     coach.store.save(runner_id, record)

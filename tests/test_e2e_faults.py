@@ -10,11 +10,10 @@ stopping waits for every update in hand, retries included, so a late duplicate c
 
 from datetime import UTC, datetime, timedelta
 
-from conversations.coach import Event
 from tests.clock import Clock
 from tests.e2e import follow, full_label, make_coach, quiet, running_bot, say, tap
 from tests.local_bot_api import FakeUser, LocalBotApi
-from tests.runner_script import REMINDER_SETUP, TYPICAL_RUNNER
+from tests.runner_script import REMINDER_SETUP, TYPICAL_RUNNER, onboard_in_engine
 
 AGE_QUESTION = "How old are you?"
 SIDE_QUESTION = "Which heel hurts?"
@@ -60,18 +59,7 @@ def attempts(api: LocalBotApi, method: str, runner: FakeUser, since: int = 0) ->
 
 def onboard_without_telegram(coach, runner_id: int) -> None:
     """A runner whose chat Telegram does not know: onboarded straight through the engine."""
-    replies = coach.handle(runner_id, Event("command", "start"))
-
-    def press(part: str) -> None:
-        data = next(b.data for row in replies[-1].buttons for b in row if part in b.label)
-        replies[:] = coach.handle(runner_id, Event("button", data))
-
-    press("I understand and agree")
-    for action, value in TYPICAL_RUNNER + REMINDER_SETUP:
-        if action == "tap":
-            press(value)
-        else:
-            replies[:] = coach.handle(runner_id, Event("text", value))
+    onboard_in_engine(coach, runner_id)
 
 
 # --- 429: too many requests ------------------------------------------------------------------

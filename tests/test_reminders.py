@@ -14,7 +14,7 @@ from conversations.protocol import default_protocol
 from conversations.reminders import reminder_at
 from storage import open_store
 from tests.clock import Clock
-from tests.runner_script import TYPICAL_RUNNER
+from tests.runner_script import TYPICAL_RUNNER, onboard_in_engine
 
 START = datetime(2027, 3, 10, tzinfo=UTC)  # LA springs forward on 14 March, Sydney falls back 4 April
 DAYS = 30
@@ -27,24 +27,8 @@ RUNNERS = {
 
 
 def onboard(coach: Coach, runner_id: int, time: str, zone_button: str) -> None:
-    def tap(part: str) -> None:
-        for row in reversed(replies[-1].buttons):
-            for button in row:
-                if part in button.label:
-                    replies[:] = coach.handle(runner_id, Event("button", button.data))
-                    return
-        raise AssertionError(f"no button {part!r}")
-
-    replies = coach.handle(runner_id, Event("command", "start"))
-    tap("I understand and agree")
-    for action, value in TYPICAL_RUNNER:
-        if action == "tap":
-            tap(value)
-        else:
-            replies[:] = coach.handle(runner_id, Event("text", value))
-    replies[:] = coach.handle(runner_id, Event("text", time))
-    tap(zone_button)
-    tap("Done")
+    reminder = [("say", time), ("tap", zone_button), ("tap", "Done")]
+    onboard_in_engine(coach, runner_id, [*TYPICAL_RUNNER, *reminder])
     assert coach.store.load(runner_id)["state"] == "idle"
 
 
