@@ -49,9 +49,11 @@ def populate(data_dir: Path, runners: int, time_of_day: str) -> None:
     template = store.path_for(TEMPLATE_RUNNER).read_text()
     schedule = store.schedules()[TEMPLATE_RUNNER] | {"time": time_of_day, "timezone": "UTC"}
     store.close()
-    marker = f'"runner_id": {TEMPLATE_RUNNER},'
+    marker = f'"runner_id":{TEMPLATE_RUNNER},'  # storage writes compact JSON
+    if marker not in template:
+        raise SystemExit(f"populate: {marker!r} not found in the template runner's file")
     for runner_id in range(2, runners + 1):
-        text = template.replace(marker, f'"runner_id": {runner_id},')
+        text = template.replace(marker, f'"runner_id":{runner_id},')
         (data_dir / "runners" / f"{runner_id}.json").write_text(text)
     index = {"schedules": {str(r): schedule for r in range(1, runners + 1)}}
     AtomicJSONStorage(data_dir / "shared.json").write(index)
