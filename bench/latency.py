@@ -55,14 +55,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-from storage.atomic import AtomicJSONStorage  # noqa: E402
-from tests.e2e import make_coach  # noqa: E402
+from bench.population import populate  # noqa: E402
 from tests.local_bot_api import LocalBotApi  # noqa: E402
-from tests.runner_script import TYPICAL_RUNNER, onboard_in_engine  # noqa: E402
+from tests.runner_script import TYPICAL_RUNNER  # noqa: E402
 
 MIN_THINK = 1.1  # our bot sends at most one message a second to a chat
 FIRST_SIMULATED = 1_000_001  # simulated runners' ids; the stored ones are 1..--stored
-TEMPLATE_RUNNER = 1
 # Actions that each get exactly one message back (the last onboarding answer gets two).
 STEPS = [("say", "/start"), ("tap", "I understand and agree"), *TYPICAL_RUNNER[:6]]
 REPLY_TIMEOUT = 300.0
@@ -85,30 +83,9 @@ def quiet_zone(now: datetime) -> str:
     return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT-5 is UTC+5
 
 
-def onboard_one(coach, runner_id: int, zone: str) -> None:
-    onboard_in_engine(coach, runner_id)
-    record = coach.store.load(runner_id)
-    record["reminder"].update(time="15:00", timezone=zone)
-    coach.store.save(runner_id, record)
-
-
-def populate(data_dir: Path, runners: int) -> None:
-    """Copy the template runner's file for every runner and write the schedule index once."""
-    zone = quiet_zone(datetime.now(UTC))
-    coach = make_coach(data_dir)
-    onboard_one(coach, TEMPLATE_RUNNER, zone)
-    store = coach.store
-    template = store.path_for(TEMPLATE_RUNNER).read_text()
-    schedule = store.schedules()[TEMPLATE_RUNNER] | {"time": "15:00", "timezone": zone}
-    store.close()
-    marker = f'"runner_id":{TEMPLATE_RUNNER},'
-    if marker not in template:
-        raise SystemExit(f"populate: {marker!r} not found in the template runner's file")
-    for runner_id in range(2, runners + 1):
-        text = template.replace(marker, f'"runner_id":{runner_id},')
-        (data_dir / "runners" / f"{runner_id}.json").write_text(text)
-    index = {"schedules": {str(r): schedule for r in range(1, runners + 1)}}
-    AtomicJSONStorage(data_dir / "shared.json").write(index)
+def populate_quietly(data_dir: Path, runners: int) -> None:
+    """Stored runners whose reminders fall at an hour that does not come during the run."""
+    populate(data_dir, runners, time_of_day="15:00", zone=quiet_zone(datetime.now(UTC)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -333,7 +310,7 @@ async def main_async(args: argparse.Namespace) -> None:
         data_dir = tmp_dir / "data"
         print(f"populating {args.stored} stored runners ...", flush=True)
         started = time.perf_counter()
-        populate(data_dir, args.stored)
+        populate_quietly(data_dir, args.stored)
         populate_seconds = time.perf_counter() - started
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ACHILLES_"))}
         await drive(floor, [sys.executable, str(ROOT / "bench" / "echo_bot.py")], env, args,

@@ -24,39 +24,10 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.population import populate  # noqa: E402
 from bot.telegram_app import build_application  # noqa: E402
-from storage.atomic import AtomicJSONStorage  # noqa: E402
 from tests.e2e import make_coach  # noqa: E402
 from tests.local_bot_api import LocalBotApi  # noqa: E402
-from tests.runner_script import onboard_in_engine  # noqa: E402
-
-TEMPLATE_RUNNER = 1
-
-
-def onboard_one(coach, runner_id: int, time_of_day: str) -> None:
-    """One runner through the real conversation, to copy for the others."""
-    onboard_in_engine(coach, runner_id)
-    record = coach.store.load(runner_id)
-    record["reminder"].update(time=time_of_day, timezone="UTC")
-    coach.store.save(runner_id, record)
-
-
-def populate(data_dir: Path, runners: int, time_of_day: str) -> None:
-    """Copy the template runner's file for every runner, and write the schedule index once."""
-    coach = make_coach(data_dir)
-    onboard_one(coach, TEMPLATE_RUNNER, time_of_day)
-    store = coach.store
-    template = store.path_for(TEMPLATE_RUNNER).read_text()
-    schedule = store.schedules()[TEMPLATE_RUNNER] | {"time": time_of_day, "timezone": "UTC"}
-    store.close()
-    marker = f'"runner_id":{TEMPLATE_RUNNER},'  # storage writes compact JSON
-    if marker not in template:
-        raise SystemExit(f"populate: {marker!r} not found in the template runner's file")
-    for runner_id in range(2, runners + 1):
-        text = template.replace(marker, f'"runner_id":{runner_id},')
-        (data_dir / "runners" / f"{runner_id}.json").write_text(text)
-    index = {"schedules": {str(r): schedule for r in range(1, runners + 1)}}
-    AtomicJSONStorage(data_dir / "shared.json").write(index)
 
 
 async def run(runners: int) -> dict:
@@ -64,7 +35,7 @@ async def run(runners: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         started = time.perf_counter()
-        populate(data_dir, runners, now.strftime("%H:%M"))
+        populate(data_dir, runners, time_of_day=now.strftime("%H:%M"), zone="UTC")
         populate_seconds = time.perf_counter() - started
         async with LocalBotApi(enforce_limits=True, keep_calls=False) as api:
             for runner_id in range(1, runners + 1):

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
-from conversations.answers import OTHER_FLAGS, RECENT_CHANGES, URGENT_FLAGS
+from conversations.answers import OTHER_FLAGS, RECENT_CHANGES, URGENT_FLAGS, WARMUP_PATTERNS
 from conversations.messages import template_module
 from conversations.reminders import find_zone, parse_time
 
@@ -42,19 +42,7 @@ QUESTIONS: tuple[Question, ...] = (
     Question("onset", "profile", "choice", ("gradual", "sudden")),
     Question("weeks_of_symptoms", "profile", "number", (1, 4, 8, 12, 26), maximum=1000),
     Question("morning_stiffness_minutes", "symptoms", "number", (0, 5, 20, 45, 90), maximum=1440),
-    Question(
-        "warmup_pattern",
-        "symptoms",
-        "choice",
-        (
-            "eases_then_returns",
-            "eases_and_stays_away",
-            "worsens_while_running",
-            "constant",
-            "only_after",
-            "not_running",
-        ),
-    ),
+    Question("warmup_pattern", "symptoms", "choice", WARMUP_PATTERNS),
     Question("pain_now", "symptoms", "pain", PAIN_SCALE),
     Question("pain_during_last_run", "symptoms", "pain", PAIN_SCALE),
     Question("settled_next_morning", "symptoms", "choice", (True, False, None)),

@@ -1,0 +1,36 @@
+"""Many onboarded runners on disk, quickly, for the benchmarks.
+
+One runner goes through the real conversation (the engine, no Telegram); its file is copied
+for the others, and the schedule index is written once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storage.atomic import AtomicJSONStorage
+from tests.e2e import make_coach
+from tests.runner_script import onboard_in_engine
+
+TEMPLATE_RUNNER = 1
+
+
+def populate(data_dir: Path, runners: int, *, time_of_day: str, zone: str) -> None:
+    """Runners 1..`runners`, onboarded, with reminders at `time_of_day` in `zone`."""
+    coach = make_coach(data_dir)
+    onboard_in_engine(coach, TEMPLATE_RUNNER)
+    record = coach.store.load(TEMPLATE_RUNNER)
+    record["reminder"].update(time=time_of_day, timezone=zone)
+    coach.store.save(TEMPLATE_RUNNER, record)
+    store = coach.store
+    template = store.path_for(TEMPLATE_RUNNER).read_text()
+    schedule = store.schedules()[TEMPLATE_RUNNER] | {"time": time_of_day, "timezone": zone}
+    store.close()
+    marker = f'"runner_id":{TEMPLATE_RUNNER},'  # storage writes compact JSON
+    if marker not in template:
+        raise SystemExit(f"populate: {marker!r} not found in the template runner's file")
+    for runner_id in range(2, runners + 1):
+        text = template.replace(marker, f'"runner_id":{runner_id},')
+        (data_dir / "runners" / f"{runner_id}.json").write_text(text)
+    index = {"schedules": {str(r): schedule for r in range(1, runners + 1)}}
+    AtomicJSONStorage(data_dir / "shared.json").write(index)
