@@ -187,12 +187,17 @@ class Turn(DailyLoop, ClinicDesk):
     def __init__(self, coach: Coach, record: dict, name: str = "") -> None:
         self.coach = coach
         self.record = record
-        self.name = name or render_text("clinic/unnamed.j2")
+        self.given_name = name
         self.erased = False
 
     @property
     def state(self) -> str:
         return self.record["state"]
+
+    @property
+    def name(self) -> str:
+        """The first name Telegram gave, for a clinic's roster (rendered only when needed)."""
+        return self.given_name or render_text("clinic/unnamed.j2")
 
     @property
     def consented(self) -> bool:
