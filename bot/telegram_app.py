@@ -274,8 +274,8 @@ async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("update %s failed", update_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":
         try:
-            await context.bot.send_message(update.effective_chat.id, render("common/sorry.j2"),
-                                           parse_mode=ParseMode.HTML)
+            sorry = render("common/sorry.j2", clinic=context.bot_data["coach"].clinic)
+            await context.bot.send_message(update.effective_chat.id, sorry, parse_mode=ParseMode.HTML)
         except Exception:  # the apology itself failed; the log already has the cause
             log.warning("could not apologise for update %s", update_id)
 

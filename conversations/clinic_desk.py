@@ -99,12 +99,6 @@ class ClinicDesk:
     def not_now(self, argument: str = "") -> list:
         return self.carry_on()
 
-    def carry_on(self) -> list:
-        """After the invite screen, back to wherever the runner is in the conversation."""
-        from conversations.flow import QUESTION_STATES
-
-        return [self.ask()] if self.state in QUESTION_STATES else []
-
     def leave_command(self, argument: str = "") -> list:
         membership = self.record.pop("challenge", None)
         challenge = self.challenge(membership["code"]) if membership else None

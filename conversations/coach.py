@@ -12,6 +12,7 @@ an older message is recognised and changes nothing. Global buttons (`"g|..."`) w
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
@@ -19,13 +20,13 @@ from zoneinfo import ZoneInfo
 
 from timezonefinder import TimezoneFinder
 
-from conversations.answers import Assessment
+from conversations.answers import URGENT_FLAGS, Assessment
 from conversations.challenges import Challenge, session_reminders_due
 from conversations.clinic import Clinic
 from conversations.clinic_desk import ClinicDesk
 from conversations.daily import DailyLoop
-from conversations.flow import AFTER_ONBOARDING, INTAKE_STATES, QUESTION_STATES, Bound
-from conversations.intake import BY_ID, QUESTIONS, Question, Unreadable, buttons_for, read_text
+from conversations.flow import AFTER_ONBOARDING, CLEARANCE_STATES, INTAKE_STATES, QUESTION_STATES, Bound
+from conversations.intake import BY_ID, QUESTIONS, Question, Unreadable, buttons_for, labels_for, read_text
 from conversations.messages import render, render_text, template_module
 from conversations.plan import DayPlan, build_plan
 from conversations.protocol import Protocol
@@ -36,8 +37,10 @@ from conversations.reminders import (
     summary_due,
 )
 from conversations.replies import Button, Event, Reply
+from conversations.safety_net import signs_in
 from storage import RunnerStore
 
+log = logging.getLogger(__name__)
 RECORD_VERSION = 1
 CHECK = "✅"
 BOX = "▫️"
@@ -75,6 +78,24 @@ class Coach:
     # --- entry point ------------------------------------------------------------------------
 
     def handle(self, runner_id: int, event: Event) -> list[Reply]:
+        """The replies to one event. Never raises: if anything fails, nothing of this event is
+        saved and the runner gets an apology with the clinic's contact and their question again."""
+        try:
+            return self.turn(runner_id, event)
+        except Exception:
+            log.exception("update %s could not be handled", event.update_id)
+            return self.apology(runner_id)
+
+    def apology(self, runner_id: int) -> list[Reply]:
+        sorry = Reply(render("common/sorry.j2", clinic=self.clinic))
+        try:
+            record = self.store.load(runner_id)
+            return [sorry, *(Turn(self, record).where_we_are() if record else [])]
+        except Exception:
+            log.exception("the apology could not show where the runner is")
+            return [sorry]
+
+    def turn(self, runner_id: int, event: Event) -> list[Reply]:
         record = self.store.load(runner_id)
         seen = record.get("last_update_id", -1) if record else -1
         if event.update_id is not None and event.update_id <= seen:
@@ -195,6 +216,11 @@ class Turn(DailyLoop, ClinicDesk):
         return self.record["state"]
 
     @property
+    def mode(self) -> str:
+        """An interruption the conversation is waiting on ("none" most of the time)."""
+        return self.record.get("mode", "none")
+
+    @property
     def name(self) -> str:
         """The first name Telegram gave, for a clinic's roster (rendered only when needed)."""
         return self.given_name or render_text("clinic/unnamed.j2")
@@ -216,6 +242,8 @@ class Turn(DailyLoop, ClinicDesk):
     # --- dispatch -----------------------------------------------------------------------------
 
     def dispatch(self, event: Event) -> list[Reply]:
+        if self.mode == "safety_check" and not self.answers_safety_check(event):
+            return [self.page("safety/answer_first.j2"), self.safety_question()]
         if event.kind == "command":
             handler = COMMANDS.get(event.value)
             if handler is None:
@@ -226,6 +254,13 @@ class Turn(DailyLoop, ClinicDesk):
         if event.kind == "location":
             return self.located(event.value)
         return self.typed(event.value)
+
+    def answers_safety_check(self, event: Event) -> bool:
+        """While the safety question waits, only its own buttons, more typed words, the clinic's
+        contact and the privacy commands go through; everything else shows the question again."""
+        if event.kind in ("text", "button"):
+            return not event.value.startswith("g|") or event.value == "g|clinic"
+        return event.kind == "command" and event.value in SAFE_DURING_SAFETY_CHECK
 
     def located(self, where: str) -> list[Reply]:
         """A shared location answers the time-zone question, offline."""
@@ -238,8 +273,15 @@ class Turn(DailyLoop, ClinicDesk):
         return self.answer(BY_ID["reminder_zone"], zone)
 
     def typed(self, text: str) -> list[Reply]:
+        signs = signs_in(text)
         if not self.consented:
-            return self.welcome()
+            # Nothing may be stored before consent, but a worrying message still gets the way to care.
+            warning = [self.page("safety/before_consent.j2")] if signs else []
+            return [*warning, *self.welcome()]
+        if signs:
+            return self.ask_about_signs(signs)
+        if self.mode == "safety_check":
+            return [self.page("questions/reask/use_buttons.j2"), self.safety_question()]
         if self.record.get("paused"):
             return [self.page("common/paused.j2")]
         if self.state in QUESTION_STATES:
@@ -266,6 +308,8 @@ class Turn(DailyLoop, ClinicDesk):
             return self.stale()
         if token in ("erase", "keep") and self.record.pop("pending", None) == "delete":
             return self.erase() if token == "erase" else [self.page("privacy/kept.j2")]
+        if self.mode == "safety_check":
+            return self.safety_tap(token)
         if token == "back":
             return self.back()
         if not self.consented or self.state not in QUESTION_STATES or self.record.get("paused"):
@@ -283,6 +327,69 @@ class Turn(DailyLoop, ClinicDesk):
 
     def stale_with(self, argument: str) -> list[Reply]:
         return self.stale()
+
+    # --- the free-text safety net -----------------------------------------------------------
+
+    def ask_about_signs(self, signs: list[str]) -> list[Reply]:
+        """A message mentioned a red-flag sign: the safety question now, those signs ticked."""
+        with Bound(self.record) as runner:
+            runner.interruption.mention_red_flag()
+        selection = self.record.setdefault("safety_selection", [])
+        selection += [sign for sign in signs if sign not in selection]
+        return [self.safety_question(mentioned=signs)]
+
+    def safety_question(self, *, edit: bool = False, mentioned: list[str] | None = None) -> Reply:
+        if not edit:
+            self.record["step"] = self.record.get("step", 0) + 1
+        step = self.record["step"]
+        chosen = self.record.get("safety_selection", [])
+        labels = labels_for("red_flags")
+        rows = [
+            [Button(f"{CHECK if flag in chosen else BOX} {labels[flag]}", data=f"{step}|s{index}")]
+            for index, flag in enumerate(URGENT_FLAGS)
+        ]
+        if chosen:
+            rows.append([self.button("confirm_flags", f"{step}|sdone")])
+        rows.append([self.button("no_flags", f"{step}|snone")])
+        rows.append(self.clinic_row())
+        reply = self.page("safety/check.j2", rows, mentioned=[labels[f] for f in mentioned or []])
+        reply.edit = edit
+        return reply
+
+    def safety_tap(self, token: str) -> list[Reply]:
+        chosen = self.record.setdefault("safety_selection", [])
+        if token == "snone":
+            self.record.pop("safety_selection", None)
+            with Bound(self.record) as runner:
+                runner.interruption.clear_red_flag()
+            return [self.page("safety/cleared.j2"), *self.carry_on()]
+        if token == "sdone" and chosen:
+            return self.red_flag_confirmed()
+        index = token[1:]
+        if not token.startswith("s") or not index.isdigit() or int(index) >= len(URGENT_FLAGS):
+            return self.stale()
+        flag = URGENT_FLAGS[int(index)]
+        chosen.remove(flag) if flag in chosen else chosen.append(flag)
+        return [self.safety_question(edit=True)]
+
+    def red_flag_confirmed(self) -> list[Reply]:
+        """Whatever the runner was doing, a confirmed red flag is the urgent path (R1-R4)."""
+        confirmed = self.record.pop("safety_selection")
+        answers = self.record.setdefault("answers", {})
+        answers["red_flags"] = [f for f in URGENT_FLAGS if f in {*answers.get("red_flags", []), *confirmed}]
+        for interrupted in ("draft", "selection", "paused"):
+            self.record.pop(interrupted, None)
+        with Bound(self.record) as runner:
+            runner.interruption.confirm_red_flag()
+            runner.flagged()
+            runner.assessed()
+        return self.outcome()
+
+    def carry_on(self) -> list[Reply]:
+        """Back to wherever the runner is in the conversation, after an interruption."""
+        if self.state in QUESTION_STATES and not self.record.get("paused"):
+            return [self.ask()]
+        return [self.urgent_screen()] if self.state == "urgent" else []
 
     # --- onboarding -------------------------------------------------------------------------
 
@@ -392,6 +499,9 @@ class Turn(DailyLoop, ClinicDesk):
             runner.answered()
             if runner.state == "assessment":
                 runner.assessed()
+        self.forget_skipped(question)
+        if question.id == "seen_clinician":
+            return self.after_clearance(value)
         if self.state in QUESTION_STATES:
             return [self.ask()]
         self.record.pop("asked", None)
@@ -401,6 +511,27 @@ class Turn(DailyLoop, ClinicDesk):
             "retested": self.apply_retest,
         }.get(self.state, self.outcome)
         return finish()
+
+    def forget_skipped(self, answered: Question) -> None:
+        """A question the chain skipped this time (after /back, say) keeps no old answer."""
+        if answered not in QUESTIONS:
+            return
+        start = QUESTIONS.index(answered) + 1
+        end = INTAKE_STATES.index(self.state) if self.state in INTAKE_STATES else len(QUESTIONS)
+        for skipped in QUESTIONS[start:end]:
+            self.record.get("answers", {}).pop(skipped.id, None)
+
+    def after_clearance(self, seen: bool) -> list[Reply]:
+        """Answering again after an urgent result: only once a clinician has seen them."""
+        today = self.local_today().isoformat()
+        self.record.setdefault("clinician_checks", []).append({"date": today, "seen": seen})
+        self.record.pop("draft", None)
+        self.record["asked"] = []
+        if self.state == "urgent":
+            self.record.pop("asked")
+            return [self.page("triage/see_clinician_first.j2"), self.urgent_screen()]
+        self.record["answers"] = {}
+        return [self.ask()]
 
     def back(self, argument: str = "") -> list[Reply]:
         if self.state not in QUESTION_STATES:
@@ -453,12 +584,17 @@ class Turn(DailyLoop, ClinicDesk):
         )
 
     def urgent_screen(self) -> Reply:
+        """Care today. The emergency screen leads with the emergency number, the antibiotic
+        screen (R3 alone) with the prescriber; the clinic's booking link only where it helps."""
         assessment = Assessment.model_validate(self.record["assessment"])
-        buttons = [
-            [Button(label("book"), url=self.coach.clinic.booking_url)],
-            [Button(label("answer_again"), data="g|reassess")],
-        ]
-        return self.page("triage/urgent.j2", buttons, assessment=assessment)
+        rules = {reason.rule for reason in assessment.reasons}
+        prescriber_only = rules == {"R3"}
+        if assessment.triage == "emergency" or prescriber_only:
+            contact = self.clinic_row()
+        else:
+            contact = [Button(label("book"), url=self.coach.clinic.booking_url)]
+        buttons = [contact, [Button(label("answer_again"), data="g|reassess")]]
+        return self.page("triage/urgent.j2", buttons, assessment=assessment, prescriber_only=prescriber_only)
 
     def has_plan(self) -> bool:
         after_onboarding = self.state not in (*INTAKE_STATES, "welcome", "consent", "declined", "urgent")
@@ -528,11 +664,12 @@ class Turn(DailyLoop, ClinicDesk):
     def reassess(self, argument: str = "") -> list[Reply]:
         if not self.consented:
             return self.welcome()
-        if self.state in INTAKE_STATES:
+        if self.state in (*INTAKE_STATES, *CLEARANCE_STATES):
             return [self.page("questions/already_answering.j2"), self.ask()]
         if self.state not in (*AFTER_ONBOARDING, *QUESTION_STATES):
             return self.stale()
-        self.record["answers"] = {}
+        if self.state != "urgent":  # after an urgent result the answers wait for the clearance
+            self.record["answers"] = {}
         self.record["asked"] = []
         self.record.pop("paused", None)
         self.record.pop("draft", None)
@@ -601,6 +738,8 @@ class Turn(DailyLoop, ClinicDesk):
 def timezone_finder() -> TimezoneFinder:
     return TimezoneFinder()
 
+
+SAFE_DURING_SAFETY_CHECK = ("clinic", "help", "disclaimer", "privacy", "export", "delete")
 
 COMMANDS: dict[str, Callable[[Turn, str], list[Reply]]] = {
     "start": Turn.start,

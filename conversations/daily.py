@@ -11,11 +11,11 @@ from datetime import date, timedelta
 from statistics import mean
 
 from conversations.answers import parse_answers
-from conversations.flow import CHECKIN_STATES, Bound
+from conversations.flow import CHECKIN_STATES, Bound, Runner
 from conversations.intake import answers_from
 from conversations.progression import CheckIn, decide
 from conversations.reminders import DEFAULT_STRENGTH_DAYS, SNOOZE
-from conversations.triage import assess
+from conversations.triage import assess, assess_safety
 
 RETEST_EVERY = timedelta(days=14)
 NUDGE_AFTER = timedelta(days=2)
@@ -178,36 +178,45 @@ class DailyLoop:
     # --- the retest (R10 gates) -------------------------------------------------------------------
 
     def apply_retest(self) -> list:
+        """The retest is a reassessment: R1 from the heel-raise test first, then the phase,
+        which may move up one (R10) or come down to what today's signs allow."""
+        urgent = assess_safety(Runner(self.record).retest_safety())
         draft = self.record.pop("draft", {})
         today = self.local_today()
         retest = {
             "date": today.isoformat(),
             "reps": draft["retest_reps"],
             "reps_other": draft.get("retest_reps_other"),
-            "pain": draft["retest_pain"],
+            "pain": draft.get("retest_pain"),
+            "stiffness": draft.get("retest_stiffness"),
             "hop_pain": draft.get("retest_hop"),
         }
         self.record.setdefault("retests", []).append(retest)
         self.record["retest_due"] = False
+        if urgent is not None:
+            self.record["assessment"] = urgent.model_dump()
+            with Bound(self.record) as runner:
+                runner.gated()
+            return self.outcome()
         assessment = assess(parse_answers(self.retest_answers(retest, today)))
         phase_before = self.record["phase"]
-        moved_up = assessment.phase is not None and assessment.phase > phase_before
-        if moved_up:
-            self.change_phase(assessment.phase)
+        phase = assessment.phase or phase_before  # no programme-ending rule can fire at a retest
+        if phase != phase_before:
+            self.change_phase(phase)
         with Bound(self.record) as runner:
             runner.gated()
         gate = next(reason for reason in assessment.reasons if reason.rule == "R10")
-        not_improving = next((r.text for r in assessment.reasons if r.rule == "R8"), None)
-        buttons = [self.clinic_row()] if not_improving else []
+        referral = [r.text for r in assessment.reasons if r.rule in ("R8", "R13")]
+        buttons = [self.clinic_row()] if referral else []
         return [
             self.page(
                 "checkin/retest_result.j2",
                 buttons,
                 retest=retest,
-                moved_up=moved_up,
+                moved=(phase > phase_before) - (phase < phase_before),
                 phase=self.coach.protocol.phase(self.record["phase"]),
                 gate=gate.text,
-                not_improving=not_improving,
+                referral=referral,
             ),
             self.plan_page(),
         ]
@@ -218,6 +227,8 @@ class DailyLoop:
         week = [c for c in checkins if date.fromisoformat(c["date"]) > today - timedelta(days=7)]
         latest = checkins[-1] if checkins else {}
         stored = dict(self.record["answers"])
+        # Today's signs: the retest's raises and stiffness; the latest check-in's pain stands for
+        # the pain now (the intake's would be weeks old).
         started = self.record.get("assessments", [{}])[0].get("date", today.isoformat())
         weeks_on_plan = (today - date.fromisoformat(started)).days // 7
         stored.update(
@@ -229,6 +240,8 @@ class DailyLoop:
             heel_raises_pain=retest["pain"],
             heel_raises_other_side=retest["reps_other"],
             hop_pain=retest["hop_pain"],
+            morning_stiffness_minutes=retest["stiffness"],
+            pain_now=latest.get("pain") or 0,
             pain_during_last_run=latest.get("pain"),
             settled_next_morning=latest.get("settled"),
             mornings_trend="worse" if any(c["morning"] == "worse" for c in week) else "same",

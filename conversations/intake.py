@@ -1,7 +1,7 @@
 """The questionnaire as data: each question, what kind of answer it takes, and how to read it.
 
 The words (question text, button labels, re-ask messages) live in `templates/questions/`.
-`read_text` and `read_choice` turn what a runner typed or tapped into a value, or say why not;
+`read_text` turns what a runner typed into a value, or says why not (`Unreadable`);
 `answers_from` assembles the stored answers into the assessment contract of INTAKE.md.
 """
 
@@ -18,43 +18,68 @@ from conversations.reminders import find_zone, parse_time
 PAIN_SCALE = tuple(range(11))
 
 
+# The real range of every number a runner types; each lies inside what the assessment
+# contract (conversations.answers) accepts, so a typed answer can never be refused later.
+PAIN = (0, 10)
+AGE = (10, 100)
+REPS = (0, 200)
+KM = (0, 1000)
+KM_IN_A_DAY = (0, 300)
+MINUTES = (0, 600)
+WEEKS = (0, 520)
+
+
 @dataclass(frozen=True)
 class Question:
     id: str
     section: str
     kind: str  # "choice", "multi", "pain" (a 0-10 keypad), "number", "time" or "zone"
     options: tuple = ()  # values for choice/multi; quick-pick values for number
-    minimum: float = 0
-    maximum: float = 10_000
+    limits: tuple[float, float] = PAIN  # for "pain" and "number"
     decimals: bool = False
     extra: tuple = field(default=())  # extra buttons for pain/number: (value, label key)
+    only_if: str | None = None  # the condition (a method of conversations.flow.Runner) to ask it
+    decides_safety: bool = False  # its answer can decide R1-R4: the questionnaire may stop here
+
+    @property
+    def minimum(self) -> float:
+        return self.limits[0]
+
+    @property
+    def maximum(self) -> float:
+        return self.limits[1]
 
     def labels(self) -> dict:
         """Button labels by value, from templates/questions/labels.j2."""
         return labels_for(self.id)
 
 
+# The questionnaire, in the order it is asked. The safety screen and the heel-raise test come
+# first, so that a possible rupture, clot, infection or drug reaction stops it at once (R1-R4).
+# The hop test is only asked when it is safe (see Runner.hop_test_is_safe).
 QUESTIONS: tuple[Question, ...] = (
-    Question("red_flags", "safety", "multi", URGENT_FLAGS),
-    Question("age", "profile", "number", minimum=10, maximum=100),
+    Question("red_flags", "safety", "multi", URGENT_FLAGS, decides_safety=True),
+    Question("age", "profile", "number", limits=AGE),
     Question("side", "profile", "choice", ("left", "right", "both")),
-    Question("location", "profile", "choice", ("midportion", "insertional", "unsure")),
     Question("onset", "profile", "choice", ("gradual", "sudden")),
-    Question("weeks_of_symptoms", "profile", "number", (1, 4, 8, 12, 26), maximum=1000),
-    Question("morning_stiffness_minutes", "symptoms", "number", (0, 5, 20, 45, 90), maximum=1440),
+    Question("heel_raises_reps", "capacity", "number", (0, 5, 10, 15, 20, 25), REPS, decides_safety=True),
+    Question("heel_raises_other_side", "capacity", "number", limits=REPS, extra=((None, "skip"),),
+             decides_safety=True),
+    Question("heel_raises_pain", "capacity", "pain", PAIN_SCALE),
+    Question("location", "profile", "choice", ("midportion", "insertional", "unsure")),
+    Question("weeks_of_symptoms", "profile", "number", (1, 4, 8, 12, 26), WEEKS),
+    Question("morning_stiffness_minutes", "symptoms", "number", (0, 5, 20, 45, 90), MINUTES),
     Question("warmup_pattern", "symptoms", "choice", WARMUP_PATTERNS),
     Question("pain_now", "symptoms", "pain", PAIN_SCALE),
-    Question("pain_during_last_run", "symptoms", "pain", PAIN_SCALE),
+    Question("pain_during_last_run", "symptoms", "pain", PAIN_SCALE, only_if="is_running"),
     Question("settled_next_morning", "symptoms", "choice", (True, False, None)),
     Question("mornings_trend", "symptoms", "choice", ("better", "same", "worse")),
-    Question("heel_raises_reps", "capacity", "number", (0, 5, 10, 15, 20, 25), maximum=300),
-    Question("heel_raises_pain", "capacity", "pain", PAIN_SCALE),
-    Question("hop_pain", "capacity", "pain", PAIN_SCALE, extra=((None, "not_tried"),)),
-    Question("heel_raises_other_side", "capacity", "number", maximum=300, extra=((None, "skip"),)),
-    Question("weekly_km", "load", "number", (0, 10, 20, 30, 40, 60), maximum=500, decimals=True),
-    Question("weekly_km_before", "load", "number", (0, 10, 20, 30, 40, 60), maximum=500, decimals=True),
+    Question("hop_pain", "capacity", "pain", PAIN_SCALE, extra=((None, "not_tried"),),
+             only_if="hop_test_is_safe"),
+    Question("weekly_km", "load", "number", (0, 10, 20, 30, 40, 60), KM, decimals=True),
+    Question("weekly_km_before", "load", "number", (0, 10, 20, 30, 40, 60), KM, decimals=True),
     Question("recent_changes", "load", "multi", RECENT_CHANGES),
-    Question("structured_loading_weeks", "history", "number", (0, 2, 6, 12), maximum=520),
+    Question("structured_loading_weeks", "history", "number", (0, 2, 6, 12), WEEKS),
     Question("trend", "history", "choice", ("better", "same", "worse")),
     Question("other_flags", "history", "multi", OTHER_FLAGS),
 )
@@ -74,18 +99,26 @@ REMINDER_QUESTIONS = (
 )
 CHECKIN_QUESTIONS = (
     Question("checkin_pain", "checkin", "pain", PAIN_SCALE, extra=((None, "no_session"),)),
-    Question("checkin_settled", "checkin", "choice", (True, False)),
+    Question("checkin_settled", "checkin", "choice", (True, False), only_if="had_a_session"),
     Question("checkin_morning", "checkin", "choice", ("better", "same", "worse")),
     Question("checkin_plan_done", "checkin", "choice", ("yes", "partly", "no")),
-    Question("checkin_km", "checkin", "number", (0, 3, 5, 8, 10, 15), maximum=300, decimals=True),
+    Question("checkin_km", "checkin", "number", (0, 3, 5, 8, 10, 15), KM_IN_A_DAY, decimals=True),
 )
 RETEST_QUESTIONS = (
-    Question("retest_reps", "retest", "number", (0, 5, 10, 15, 20, 25, 30), maximum=300),
-    Question("retest_reps_other", "retest", "number", maximum=300, extra=((None, "skip"),)),
+    Question("retest_reps", "retest", "number", (0, 5, 10, 15, 20, 25, 30), REPS, decides_safety=True),
+    Question("retest_reps_other", "retest", "number", limits=REPS, extra=((None, "skip"),),
+             decides_safety=True),
     Question("retest_pain", "retest", "pain", PAIN_SCALE),
-    Question("retest_hop", "retest", "pain", PAIN_SCALE, extra=((None, "not_tried"),)),
+    Question("retest_stiffness", "retest", "number", (0, 5, 20, 45, 90), MINUTES),
+    Question("retest_hop", "retest", "pain", PAIN_SCALE, extra=((None, "not_tried"),),
+             only_if="retest_hop_is_safe"),
 )
-BY_ID = {q.id: q for q in (*QUESTIONS, *REMINDER_QUESTIONS, *CHECKIN_QUESTIONS, *RETEST_QUESTIONS)}
+# Answering again after an urgent result: first, whether a clinician has seen them since.
+CLEARANCE_QUESTIONS = (Question("seen_clinician", "safety", "choice", (True, False)),)
+BY_ID = {
+    q.id: q
+    for q in (*QUESTIONS, *REMINDER_QUESTIONS, *CHECKIN_QUESTIONS, *RETEST_QUESTIONS, *CLEARANCE_QUESTIONS)
+}
 
 
 @cache
@@ -103,7 +136,15 @@ class Unreadable(ValueError):
         self.facts = facts
 
 
-NUMBER = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(?:km|kms|min|mins|minutes|weeks?|reps?|years?)?\s*$")
+# A number, perhaps with a unit ("12 km", "45 min", "7/10"). Linear to match: nothing in it can
+# backtrack, whatever a runner pastes.
+NUMBER = re.compile(
+    r"(-?)(\d+)(?:[.,](\d+))?\s*"
+    r"(?:km|kms|k|kilometres?|kilometers?|min|mins|minutes?|weeks?|wks?|reps?|times|years?|yrs?"
+    r"|/\s*10|out of 10)?"
+)
+LONGEST_NUMBER = 40  # characters: anything longer is a sentence, not a number
+MOST_DIGITS = 7  # more digits than this is out of every range, however it is written
 
 
 def read_text(question: Question, text: str) -> object:
@@ -124,16 +165,22 @@ def read_text(question: Question, text: str) -> object:
         if (zone := find_zone(text)) is None:
             raise Unreadable("not_a_zone")
         return zone
-    match = NUMBER.match(cleaned)
+    return read_number(question, cleaned)
+
+
+def read_number(question: Question, cleaned: str) -> int | float:
+    limits = {"minimum": question.minimum, "maximum": question.maximum}
+    match = NUMBER.fullmatch(cleaned) if len(cleaned) <= LONGEST_NUMBER else None
     if not match:
-        raise Unreadable("not_a_number", minimum=question.minimum, maximum=question.maximum)
-    number = float(match.group(1).replace(",", "."))
-    if not question.decimals:
-        if number != int(number):
-            raise Unreadable("whole_number", minimum=question.minimum, maximum=question.maximum)
-        number = int(number)
+        raise Unreadable("not_a_number", **limits)
+    negative, whole, fraction = match.groups()
+    if negative or len(whole.lstrip("0")) > MOST_DIGITS:
+        raise Unreadable("out_of_range", **limits)
+    if fraction and int(fraction) and not question.decimals:
+        raise Unreadable("whole_number", **limits)
+    number = float(f"{whole}.{fraction}") if fraction and question.decimals else int(whole)
     if not question.minimum <= number <= question.maximum:
-        raise Unreadable("out_of_range", minimum=question.minimum, maximum=question.maximum)
+        raise Unreadable("out_of_range", **limits)
     return number
 
 
@@ -145,18 +192,23 @@ def buttons_for(question: Question) -> list[tuple[object, str]]:
 
 
 def answers_from(stored: dict, current_phase: int | None = None) -> dict:
-    """The assessment contract's answers from the questionnaire's stored answers."""
+    """The assessment contract's answers from the questionnaire's stored answers.
+
+    A question that was not asked (the run questions of a runner who is not running, a hop
+    test that was not safe) is null in the contract.
+    """
     answers = {
         key: stored[key]
         for key in (
             "age", "side", "location", "weeks_of_symptoms", "onset", "morning_stiffness_minutes",
-            "warmup_pattern", "pain_now", "settled_next_morning", "mornings_trend", "hop_pain",
-            "weekly_km", "weekly_km_before", "structured_loading_weeks", "trend",
+            "warmup_pattern", "pain_now", "settled_next_morning", "mornings_trend",
+            "structured_loading_weeks", "trend",
         )
     }
-    answers["weekly_km"] = float(answers["weekly_km"])
-    answers["weekly_km_before"] = float(answers["weekly_km_before"])
+    answers["weekly_km"] = float(stored["weekly_km"])
+    answers["weekly_km_before"] = float(stored["weekly_km_before"])
     answers["pain_during_last_run"] = stored.get("pain_during_last_run")
+    answers["hop_pain"] = stored.get("hop_pain")
     answers["red_flags"] = list(stored.get("red_flags", [])) + list(stored.get("other_flags", []))
     answers["recent_changes"] = list(stored.get("recent_changes", []))
     answers["heel_raises"] = {"reps": stored["heel_raises_reps"], "pain": stored["heel_raises_pain"]}

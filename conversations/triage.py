@@ -1,8 +1,11 @@
-"""The triage engine: the rules R1-R12 of the clinical brief, applied to one runner's answers.
+"""The triage engine: the rules R1-R13 of the clinical brief, applied to one runner's answers.
 
 Each rule is a short function named after what it checks. It returns a `Finding` (what fired
 and why) or None. `assess` runs them in order of weight, safety first: any R1-R4 finding ends
-the self-care path at once. The plain-language reasons come from `templates/reasons/`.
+the self-care path at once. The safety rules read only `SafetyFacts` (the red flags and the
+heel-raise test), so the questionnaire can stop at the urgent screen as soon as they decide.
+Every number comes from `conversations.thresholds`; the plain-language reasons from
+`templates/reasons/`.
 """
 
 from __future__ import annotations
@@ -11,21 +14,12 @@ from dataclasses import dataclass, field
 
 from conversations.answers import Answers, Assessment, Reason
 from conversations.messages import render_text
+from conversations.thresholds import THRESHOLDS as T
 
 TRIAGE_ORDER = ("self_care", "refer", "urgent", "emergency")
 REFERRAL_ORDER = ("none", "routine", "this_week", "today", "emergency")
 RUNNING_ORDER = ("stop", "reduce", "hold", "progress")  # most cautious first
-
-SAFE_PAIN = 2  # 0-2 during activity: safe
-ACCEPTABLE_PAIN = 5  # 3-5 acceptable, more is too much
-GATE_PAIN = 3  # phase gates need pain under 3/10
-LONG_STIFFNESS_MINUTES = 30
-INFLAMMATORY_STIFFNESS_MINUTES = 60
-MIN_RAISES_FOR_STRENGTH = 10
-RAISES_FOR_SPRING = 20
-VOLUME_FOR_FULL_RUNNING = 0.8
-WEEKLY_SPIKE = 1.3
-WEEKS_OF_LOADING_BEFORE_REFERRAL = 12
+HIGHEST_PHASE = 4
 
 
 @dataclass(frozen=True)
@@ -35,42 +29,73 @@ class Finding:
     triage: str = "self_care"
     referral: str = "none"
     running_at_most: str = "progress"
-    ends_programme: bool = False
+    ends_programme: bool = False  # a clinician must see the runner before any programme
+    phase_at_most: int = HIGHEST_PHASE  # a gentle programme only, until a clinician has seen them
     modifications: tuple[str, ...] = ()
     facts: dict = field(default_factory=dict)
 
 
 # --- Safety first: any of these ends the self-care path (R1-R4) ---------------------------
-# These read only the red flags, so the safety screen can apply them before anything else.
 
 
-def clot(flags: set[str]) -> Finding | None:
+@dataclass(frozen=True)
+class SafetyFacts:
+    """What the safety rules read. The heel-raise test may not have been done yet (None)."""
+
+    flags: frozenset[str]
+    onset: str | None = None
+    reps: int | None = None
+    reps_other_side: int | None = None
+
+    @classmethod
+    def of(cls, a: Answers) -> SafetyFacts:
+        return cls(frozenset(a.red_flags), a.onset, a.heel_raises.reps, a.heel_raises_other_side)
+
+
+def clot(s: SafetyFacts) -> Finding | None:
     """R2. Breathlessness or chest pain is an emergency whether or not the calf is swollen."""
-    if "breathless_or_chest_pain" in flags:
+    if "breathless_or_chest_pain" in s.flags:
         return Finding("R2", ("breathless",), "emergency", "emergency", "stop", True)
-    if "calf_swelling_warmth_redness" in flags:
+    if "calf_swelling_warmth_redness" in s.flags:
         return Finding("R2", ("calf",), "urgent", "today", "stop", True)
     return None
 
 
-def rupture(flags: set[str]) -> Finding | None:
+def weak_push_off(s: SafetyFacts) -> tuple[str, ...]:
+    """R1 from the heel-raise test, whatever was ticked: a torn tendon can hardly hurt."""
+    if s.reps is None:
+        return ()
+    if s.reps == 0:
+        return ("no_raise",)
+    if s.onset != "sudden":
+        return ()
+    if s.reps < T.rupture_raises_after_sudden_onset:
+        return ("few_raises_after_sudden_onset",)
+    if s.reps_other_side and s.reps < T.rupture_fraction_of_other_side * s.reps_other_side:
+        return ("weak_against_other_side",)
+    return ()
+
+
+def rupture(s: SafetyFacts) -> Finding | None:
     """R1. Low pain does not rule a rupture out, so pain is never consulted here."""
-    whys = tuple(f for f in ("pop_or_kick", "cannot_heel_raise", "gap_in_tendon") if f in flags)
+    whys = tuple(f for f in ("pop_or_kick", "cannot_heel_raise", "gap_in_tendon") if f in s.flags)
+    whys += weak_push_off(s)
     if whys:
-        return Finding("R1", whys, "urgent", "today", "stop", True)
+        facts = {"reps": s.reps, "reps_other_side": s.reps_other_side}
+        return Finding("R1", whys, "urgent", "today", "stop", True, facts=facts)
     return None
 
 
-def antibiotic(flags: set[str]) -> Finding | None:
-    """R3."""
-    if "fluoroquinolone" in flags:
+def antibiotic(s: SafetyFacts) -> Finding | None:
+    """R3. The prescriber, not the physio, decides about the antibiotic."""
+    if "fluoroquinolone" in s.flags:
         return Finding("R3", ("fluoroquinolone",), "urgent", "today", "stop", True)
     return None
 
 
-def infection(flags: set[str]) -> Finding | None:
+def infection(s: SafetyFacts) -> Finding | None:
     """R4."""
-    if "fever_or_hot_heel" in flags:
+    if "fever_or_hot_heel" in s.flags:
         return Finding("R4", ("fever_or_hot_heel",), "urgent", "today", "stop", True)
     return None
 
@@ -78,21 +103,13 @@ def infection(flags: set[str]) -> Finding | None:
 SAFETY_RULES = (clot, rupture, antibiotic, infection)
 
 
-def safety_flags(a: Answers) -> set[str]:
-    """The red flags, plus a sudden onset with no heel raise possible, which is R1 as well."""
-    flags = set(a.red_flags)
-    if a.onset == "sudden" and a.heel_raises.reps == 0:
-        flags.add("cannot_heel_raise")
-    return flags
-
-
-def assess_safety_screen(flags: list[str] | set[str]) -> Assessment | None:
-    """The safety screen alone: an urgent assessment if any R1-R4 flag is present, else None."""
-    findings = [f for rule in SAFETY_RULES if (f := rule(set(flags)))]
+def assess_safety(facts: SafetyFacts) -> Assessment | None:
+    """The safety rules alone: an urgent assessment if any R1-R4 rule fires, else None."""
+    findings = [f for rule in SAFETY_RULES if (f := rule(facts))]
     return _assessment(findings, phase=None, running="stop") if findings else None
 
 
-# --- A clinician should see the runner (R5-R8) ----------------------------------------------
+# --- A clinician should see the runner (R5-R8, R13) ---------------------------------------
 
 
 def inflammatory(a: Answers) -> Finding | None:
@@ -100,10 +117,10 @@ def inflammatory(a: Answers) -> Finding | None:
     whys = ()
     if "inflammatory_signs" in a.red_flags:
         whys += ("signs",)
-    if a.morning_stiffness_minutes > INFLAMMATORY_STIFFNESS_MINUTES:
+    if a.morning_stiffness_minutes > T.inflammatory_stiffness_minutes:
         whys += ("long_stiffness",)
     if whys:
-        return Finding("R5", whys, "refer", "this_week", "hold")
+        return Finding("R5", whys, "refer", "this_week", "hold", phase_at_most=1)
     return None
 
 
@@ -116,18 +133,25 @@ def not_a_tendon_pattern(a: Answers) -> Finding | None:
     return None
 
 
+def severe_pain(a: Answers) -> Finding | None:
+    """R13. Severe pain with no red flag: a clinician this week, only calm-phase work meanwhile."""
+    if a.pain_now >= T.severe_pain:
+        return Finding("R13", ("severe",), "refer", "this_week", "stop", phase_at_most=1,
+                       facts={"pain": a.pain_now})
+    return None
+
+
 def under_18(a: Answers) -> Finding | None:
     """R7. Growing heels need a clinician's eye; no adult heavy or plyometric plan."""
-    if a.age < 18:
+    if a.age < T.adult_age:
         return Finding("R7", ("age",), "refer", "this_week", "hold", True, facts={"age": a.age})
     return None
 
 
 def not_improving(a: Answers) -> Finding | None:
     """R8. Routine referral; the loading goes on meanwhile."""
-    if a.structured_loading_weeks >= WEEKS_OF_LOADING_BEFORE_REFERRAL and a.trend != "better":
-        return Finding("R8", ("stuck",), referral="routine",
-                       facts={"weeks": a.structured_loading_weeks})
+    if a.structured_loading_weeks >= T.weeks_of_loading_before_referral and a.trend != "better":
+        return Finding("R8", ("stuck",), referral="routine", facts={"weeks": a.structured_loading_weeks})
     return None
 
 
@@ -138,15 +162,22 @@ def is_running(a: Answers) -> bool:
     return a.warmup_pattern != "not_running" and a.pain_during_last_run is not None
 
 
+def painful_run(a: Answers) -> bool:
+    return is_running(a) and a.pain_during_last_run > T.acceptable_pain
+
+
 def pain_monitoring(a: Answers) -> Finding:
-    """R9. Pain during activity up to 5/10, settled by the next morning, mornings not worse."""
+    """R9. Pain during activity up to 5/10, settled by the next morning, mornings not worse.
+
+    A run over 5/10 reduces running; it does not on its own change the phase.
+    """
     whys: tuple[str, ...] = ()
     running = "hold"
     if is_running(a):
         pain = a.pain_during_last_run
-        if pain > ACCEPTABLE_PAIN:
-            whys, running = ("too_much_pain",), "stop"
-        elif pain > SAFE_PAIN:
+        if pain > T.acceptable_pain:
+            whys, running = ("too_much_pain",), "reduce"
+        elif pain > T.safe_pain:
             whys, running = ("acceptable_pain",), "hold"
         else:
             whys, running = ("safe_pain",), "progress"
@@ -161,7 +192,7 @@ def pain_monitoring(a: Answers) -> Finding:
     if a.mornings_trend == "worse":
         whys += ("mornings_worse",)
         running = most_cautious(running, "reduce")
-    if a.morning_stiffness_minutes > LONG_STIFFNESS_MINUTES:
+    if a.morning_stiffness_minutes > T.long_stiffness_minutes:
         whys += ("long_stiffness",)
     if a.trend == "worse" and running == "progress":
         whys += ("trend_worse",)
@@ -174,7 +205,7 @@ def load_spike(a: Answers) -> Finding | None:
     """R12. Undo the change that came before the pain."""
     whys: tuple[str, ...] = ()
     mods = ["undo_load_spike"]
-    if a.weekly_km_before > 0 and a.weekly_km > a.weekly_km_before * WEEKLY_SPIKE:
+    if a.weekly_km_before > 0 and a.weekly_km > a.weekly_km_before * T.weekly_spike:
         whys += ("volume",)
     if "longer_long_run" in a.recent_changes:
         whys += ("longer_long_run",)
@@ -193,51 +224,84 @@ def load_spike(a: Answers) -> Finding | None:
 
 
 def insertional(a: Answers) -> Finding | None:
-    """R11. Load on flat floor, never dropping the heel below level."""
-    if a.location != "insertional":
-        return None
-    mods = ("flat_floor_only", "higher_drop_or_heel_lift", "no_hills_or_speed")
-    return Finding("R11", ("insertional",), modifications=mods)
+    """R11. Load on flat floor, never dropping the heel below level; the same plan when the
+    runner is unsure where it hurts, until told otherwise."""
+    if a.location == "insertional":
+        mods = ("flat_floor_only", "higher_drop_or_heel_lift", "no_hills_or_speed")
+        return Finding("R11", ("insertional",), modifications=mods)
+    if a.location == "unsure":
+        return Finding("R11", ("unsure",), modifications=("flat_floor_only",))
+    return None
+
+
+# --- R10: the phase -------------------------------------------------------------------------
 
 
 def calm_signs(a: Answers) -> tuple[str, ...]:
-    """What puts a runner in phase 1 (Calm), from the brief's phase table."""
+    """The brief's phase 1 row: any of these means phase 1, whatever phase the runner was in."""
+    return calm_signs_of(a.heel_raises.reps, a.heel_raises.pain, a.morning_stiffness_minutes,
+                         a.warmup_pattern, a.pain_now)
+
+
+def calm_signs_of(reps: int, raise_pain: int, stiffness: int | None = None, warmup: str | None = None,
+                  pain_now: int | None = None) -> tuple[str, ...]:
+    """The same signs from whatever is known so far (None: not asked yet)."""
     signs: tuple[str, ...] = ()
-    if a.heel_raises.reps < MIN_RAISES_FOR_STRENGTH:
+    if reps < T.raises_for_strength:
         signs += ("few_raises",)
-    if a.heel_raises.pain > ACCEPTABLE_PAIN:
+    if raise_pain > T.acceptable_pain:
         signs += ("painful_raises",)
-    if is_running(a) and a.pain_during_last_run > ACCEPTABLE_PAIN:
-        signs += ("too_much_pain",)
-    if a.morning_stiffness_minutes > LONG_STIFFNESS_MINUTES:
+    if stiffness is not None and stiffness > T.long_stiffness_minutes:
         signs += ("long_stiffness",)
-    if a.mornings_trend == "worse":
-        signs += ("mornings_worse",)
-    if a.warmup_pattern == "constant" and a.pain_now > SAFE_PAIN:
+    if warmup == "constant" and pain_now is not None and pain_now > T.safe_pain:
         signs += ("pain_with_most_activity",)
     return signs
 
 
+def hop_test_is_safe(age: int, reps: int, raise_pain: int, stiffness: int | None = None,
+                     warmup: str | None = None, pain_now: int | None = None) -> bool:
+    """The brief: no hop test when the runner cannot do single-leg heel raises, when the raises
+    hurt more than 5/10, or under 18. Nor with calm-phase signs or severe pain: the result could
+    change nothing, and the hops would load an irritable tendon."""
+    if age < T.adult_age or (pain_now is not None and pain_now >= T.severe_pain):
+        return False
+    return not calm_signs_of(reps, raise_pain, stiffness, warmup, pain_now)
+
+
+def not_yet_strength(a: Answers) -> tuple[str, ...]:
+    """The phase 2 row also asks for running pain up to 5/10 and mornings that are stable."""
+    signs: tuple[str, ...] = ()
+    if painful_run(a):
+        signs += ("too_much_pain",)
+    if a.mornings_trend == "worse":
+        signs += ("mornings_worse",)
+    return signs
+
+
+def hops_too_painful(a: Answers) -> bool:
+    return a.hop_pain is not None and a.hop_pain > T.acceptable_pain
+
+
 def passes_gate_into_strength(a: Answers) -> bool:
-    return not calm_signs(a) and a.heel_raises.pain < GATE_PAIN
+    return not calm_signs(a) and not not_yet_strength(a) and a.heel_raises.pain < T.gate_pain
 
 
 def passes_gate_into_spring(a: Answers) -> bool:
     return (
         not calm_signs(a)
-        and a.heel_raises.reps >= RAISES_FOR_SPRING
-        and a.heel_raises.pain < GATE_PAIN
+        and a.heel_raises.reps >= T.raises_for_spring
+        and a.heel_raises.pain < T.gate_pain
         and a.hop_pain is not None
-        and a.hop_pain < GATE_PAIN
+        and a.hop_pain < T.gate_pain
     )
 
 
 def passes_gate_into_maintain(a: Answers) -> bool:
     running_well = (
         is_running(a)
-        and a.pain_during_last_run < GATE_PAIN
+        and a.pain_during_last_run < T.gate_pain
         and a.settled_next_morning is not False
-        and a.weekly_km >= VOLUME_FOR_FULL_RUNNING * a.weekly_km_before
+        and a.weekly_km >= T.volume_for_full_running * a.weekly_km_before
     )
     return passes_gate_into_spring(a) and running_well
 
@@ -245,30 +309,37 @@ def passes_gate_into_maintain(a: Answers) -> bool:
 GATES = {1: passes_gate_into_strength, 2: passes_gate_into_spring, 3: passes_gate_into_maintain}
 
 
-def phase_gates(a: Answers) -> tuple[int, Finding]:
-    """R10 (with R9's drop-back): the phase for today, moving at most one phase at a time.
+def phase_gates(a: Answers, highest: int = HIGHEST_PHASE) -> tuple[int, Finding]:
+    """R10 (with R9's drop-back): the phase for today, moving up at most one phase at a time.
 
     A first assessment places the runner by capacity, never straight into phase 4: the intake
-    cannot test maximal or multidirectional hops.
+    cannot test maximal or multidirectional hops. At a reassessment today's signs cap the
+    phase: calm signs mean phase 1 whatever the phase was, and a drop back never lands above
+    that. `highest` is the cap a referral rule sets (R5, R13: calm phase until seen).
     """
     signs = calm_signs(a)
     current = a.current_phase
     if current is None:
-        if signs:
-            phase, whys = 1, ("calm", *signs)
+        held_back = signs + not_yet_strength(a)
+        if held_back:
+            phase, whys = 1, ("calm", *held_back)
         elif passes_gate_into_spring(a):
             phase, whys = 3, ("start_spring",)
         else:
             phase, whys = 2, ("start_strength",)
     elif a.mornings_trend == "worse" and current > 1:
-        phase, whys = current - 1, ("drop_back", *signs)
-    elif current < 4 and GATES[current](a):
+        phase, whys = current - 1, ("drop_back",)
+    elif current < HIGHEST_PHASE and GATES[current](a):
         phase, whys = current + 1, ("move_up",)
     else:
         phase, whys = current, ("stay",)
-    if signs and phase > 1 and current is not None and "drop_back" not in whys:
+    if signs and phase > 1:
         phase, whys = 1, ("calm", *signs)
-    whys += (f"next_gate_{phase}",) if phase < 4 else ()
+    elif hops_too_painful(a) and phase > 2:
+        phase, whys = 2, ("hops_too_painful",)
+    if phase > highest:
+        phase, whys = highest, ("gentle_until_seen",)
+    whys += (f"next_gate_{phase}",) if phase < HIGHEST_PHASE else ()
     facts = {
         "phase": phase,
         "current": current,
@@ -281,7 +352,7 @@ def phase_gates(a: Answers) -> tuple[int, Finding]:
 
 # --- Putting it together -------------------------------------------------------------------
 
-REFERRAL_RULES = (inflammatory, not_a_tendon_pattern, under_18, not_improving)
+REFERRAL_RULES = (inflammatory, not_a_tendon_pattern, severe_pain, under_18, not_improving)
 LOADING_RULES = (load_spike, insertional)
 
 
@@ -291,23 +362,23 @@ def most_cautious(*levels: str) -> str:
 
 def assess(a: Answers) -> Assessment:
     """The whole assessment for one runner's answers."""
-    urgent = assess_safety_screen(safety_flags(a))
+    urgent = assess_safety(SafetyFacts.of(a))
     if urgent is not None:
         return urgent
 
-    phase, gates = phase_gates(a)
     findings = [f for rule in REFERRAL_RULES if (f := rule(a))]
     findings.append(pain_monitoring(a))
     findings += [f for rule in LOADING_RULES if (f := rule(a))]
-    findings.append(gates)
 
     if any(f.ends_programme for f in findings):
-        phase = None
-    elif any(f.rule == "R5" for f in findings):
-        phase = 1  # gentle programme only, until a clinician has seen them
+        phase = None  # a clinician first: no placement, no targets
+    else:
+        phase, gates = phase_gates(a, highest=min(f.phase_at_most for f in findings))
+        findings.append(gates)
     running = most_cautious(*(f.running_at_most for f in findings))
     if phase == 1 and is_running(a):
-        running = most_cautious(running, "reduce")  # phase 1 running: cut back, flat and easy
+        # Calm-phase running: stop while a run hurts more than 5/10, else cut back, flat and easy.
+        running = most_cautious(running, "stop" if painful_run(a) else "reduce")
     return _assessment(findings, phase=phase, running=running)
 
 
@@ -315,7 +386,7 @@ def _assessment(findings: list[Finding], *, phase: int | None, running: str) -> 
     triage = max((f.triage for f in findings), key=TRIAGE_ORDER.index)
     referral = max((f.referral for f in findings), key=REFERRAL_ORDER.index)
     modifications = list(dict.fromkeys(m for f in findings for m in f.modifications))
-    reasons = [Reason(rule=f.rule, text=reason_text(f)) for f in findings]
+    reasons = [Reason(rule=f.rule, text=reason_text(f, phase)) for f in findings]
     return Assessment(
         triage=triage,
         referral=referral,
@@ -326,5 +397,7 @@ def _assessment(findings: list[Finding], *, phase: int | None, running: str) -> 
     )
 
 
-def reason_text(finding: Finding) -> str:
-    return render_text(f"reasons/{finding.rule}.j2", whys=finding.whys, **finding.facts)
+def reason_text(finding: Finding, phase: int | None) -> str:
+    context = {**T.as_context(), **finding.facts}
+    return render_text(f"reasons/{finding.rule}.j2", whys=finding.whys, programme=phase is not None,
+                       **context)

@@ -8,8 +8,11 @@ TYPICAL_RUNNER = [
     ("tap", "None of these"),  # safety screen
     ("say", "38"),
     ("tap", "Right"),
-    ("tap", "Above the heel"),
     ("tap", "Gradually"),
+    ("say", "18"),  # heel raises
+    ("tap", "Skip"),  # the other leg
+    ("tap", "3"),  # heel-raise pain
+    ("tap", "Above the heel"),
     ("say", "6"),
     ("tap", "10-30 min"),
     ("tap", "Eases as I warm up, comes back later"),
@@ -17,10 +20,7 @@ TYPICAL_RUNNER = [
     ("tap", "3"),  # during the last run
     ("tap", "Yes, settled"),
     ("tap", "About the same"),
-    ("say", "18"),  # heel raises
-    ("tap", "3"),
     ("tap", "4"),  # hops
-    ("tap", "Skip"),
     ("tap", "30 km"),
     ("tap", "30 km"),
     ("tap", "None of these"),  # recent changes

@@ -95,6 +95,7 @@ def test_retest_after_two_weeks_opens_the_spring_phase_when_the_gates_are_met(ph
     phone.say("28")
     phone.say("30")
     phone.tap("1")
+    phone.tap("None")  # morning stiffness
     phone.tap("1")
     assert "ready for phase 3, Spring" in phone.text
     assert "93% of your other leg" in phone.text
@@ -109,6 +110,7 @@ def test_retest_short_of_the_gate_says_what_is_needed(phone, clock):
     phone.say("15")
     phone.tap("Skip")
     phone.tap("3")
+    phone.tap("None")
     phone.tap("4")
     assert "To move on: 20 or more single-leg heel raises" in phone.text
     assert record(phone)["phase"] == 2
@@ -184,5 +186,6 @@ def test_twelve_weeks_of_loading_without_improvement_brings_a_referral_at_retest
             phone.say("15")
             phone.tap("Skip")
             phone.tap("4")
+            phone.tap("None")
             phone.tap("4")
     assert any("without it getting better" in s.html for s in phone.screens)

@@ -17,8 +17,8 @@ from tests.runner_script import REMINDER_SETUP, TYPICAL_RUNNER, onboard_in_engin
 
 AGE_QUESTION = "How old are you?"
 SIDE_QUESTION = "Which heel hurts?"
-LOCATION_QUESTION = "Where exactly is the pain?"
 ONSET_QUESTION = "Did it start gradually"
+RAISES_QUESTION = "Heel-raise test"
 APOLOGY = "Sorry, something went wrong"
 RESUMED = "Picking up where you left off"
 RETRIES_OVER = 15.0  # seconds: more than the bot's backoff of 1 + 2 + 4 s
@@ -75,7 +75,7 @@ async def test_too_many_requests_is_waited_out_and_the_next_question_arrives_onc
         assert coach.store.load(ana.id)["answers"]["age"] == 38
         await answer(ana, "tap", "Right")
     seen = texts_since(ana, mark)
-    assert len(seen) == 2 and SIDE_QUESTION in seen[0] and LOCATION_QUESTION in seen[1]
+    assert len(seen) == 2 and SIDE_QUESTION in seen[0] and ONSET_QUESTION in seen[1]
     assert attempts(bot_api, "sendMessage", ana, calls) == [429, 200, 200]
     assert coach.store.load(ana.id)["answers"]["side"] == "right"
 
@@ -102,7 +102,7 @@ async def test_runner_who_blocks_the_bot_mid_questionnaire_keeps_the_answer_and_
         await answer(ben, "tap", "Right")
     seen = texts_since(ben, mark)
     assert len(seen) == 2
-    assert RESUMED in seen[0] and SIDE_QUESTION in seen[0] and LOCATION_QUESTION in seen[1]
+    assert RESUMED in seen[0] and SIDE_QUESTION in seen[0] and ONSET_QUESTION in seen[1]
     refused = [c for c in bot_api.calls_of("sendMessage") if c.params.get("chat_id") == ben.id
                and c.status == 403 and SIDE_QUESTION in c.params["text"]]
     assert len(refused) == 1  # a refusal is final: not retried
@@ -128,7 +128,7 @@ async def test_bad_request_on_one_reply_gets_an_apology_and_the_next_message_wor
     assert len(seen) == 3
     assert APOLOGY in seen[0]
     assert RESUMED in seen[1] and SIDE_QUESTION in seen[1]
-    assert LOCATION_QUESTION in seen[2]
+    assert ONSET_QUESTION in seen[2]
     assert coach.store.load(cat.id)["answers"]["side"] == "right"
 
 
@@ -185,7 +185,7 @@ async def test_server_errors_are_retried_with_backoff_and_the_next_question_arri
         assert coach.store.load(eve.id)["answers"]["age"] == 38
         await answer(eve, "tap", "Right")
     seen = texts_since(eve, mark)
-    assert len(seen) == 2 and SIDE_QUESTION in seen[0] and LOCATION_QUESTION in seen[1]
+    assert len(seen) == 2 and SIDE_QUESTION in seen[0] and ONSET_QUESTION in seen[1]
     assert attempts(bot_api, "sendMessage", eve, calls) == [502, 502, 200, 200]
 
 
@@ -200,12 +200,12 @@ async def test_server_error_on_the_tap_acknowledgement_is_retried_and_the_next_q
         bot_api.fail_next("answerCallbackQuery", status=500)
         await answer(fay, "tap", "Right")
         assert coach.store.load(fay.id)["answers"]["side"] == "right"
-        await answer(fay, "tap", "Above the heel")
+        await answer(fay, "tap", "Gradually")
     seen = texts_since(fay, mark)
-    assert len(seen) == 2 and LOCATION_QUESTION in seen[0] and ONSET_QUESTION in seen[1]
+    assert len(seen) == 2 and ONSET_QUESTION in seen[0] and RAISES_QUESTION in seen[1]
     acknowledgements = [c.status for c in bot_api.calls[calls:] if c.method == "answerCallbackQuery"]
     assert acknowledgements == [500, 200, 200]
-    assert coach.store.load(fay.id)["answers"]["location"] == "midportion"
+    assert coach.store.load(fay.id)["answers"]["onset"] == "gradual"
 
 
 async def test_network_down_longer_than_the_retries_ends_in_an_apology_and_keeps_the_answer(
@@ -238,7 +238,7 @@ async def test_connection_dropped_before_telegram_saw_the_message_is_retried_and
         assert coach.store.load(hal.id)["answers"]["age"] == 38
         await answer(hal, "tap", "Right")
     seen = texts_since(hal, mark)
-    assert len(seen) == 2 and SIDE_QUESTION in seen[0] and LOCATION_QUESTION in seen[1]
+    assert len(seen) == 2 and SIDE_QUESTION in seen[0] and ONSET_QUESTION in seen[1]
     assert attempts(bot_api, "sendMessage", hal, calls) == [0, 200, 200]
 
 
@@ -261,11 +261,11 @@ async def test_answer_lost_after_telegram_delivered_the_message_shows_the_questi
         assert coach.store.load(ivy.id)["answers"]["age"] == 38
 
         await ivy.tap(full_label(ivy, "Right"), message=first)  # the older copy
-        await answer(ivy, "tap", "Above the heel")
+        await answer(ivy, "tap", "Gradually")
     seen = texts_since(ivy, mark)
-    assert len(seen) == 4 and LOCATION_QUESTION in seen[2] and ONSET_QUESTION in seen[3]
+    assert len(seen) == 4 and ONSET_QUESTION in seen[2] and RAISES_QUESTION in seen[3]
     answers = coach.store.load(ivy.id)["answers"]
-    assert (answers["age"], answers["side"], answers["location"]) == (38, "right", "midportion")
+    assert (answers["age"], answers["side"], answers["onset"]) == (38, "right", "gradual")
 
 
 async def test_tap_acknowledgement_lost_after_delivery_still_shows_the_next_question(bot_api, tmp_path):
@@ -279,6 +279,6 @@ async def test_tap_acknowledgement_lost_after_delivery_still_shows_the_next_ques
         bot_api.drop_next("answerCallbackQuery", after=True)
         await answer(jon, "tap", "Right")
         assert coach.store.load(jon.id)["answers"]["side"] == "right"
-        await answer(jon, "tap", "Above the heel")
+        await answer(jon, "tap", "Gradually")
     seen = texts_since(jon, mark)
-    assert len(seen) == 2 and LOCATION_QUESTION in seen[0] and ONSET_QUESTION in seen[1], seen
+    assert len(seen) == 2 and ONSET_QUESTION in seen[0] and RAISES_QUESTION in seen[1], seen
