@@ -20,7 +20,7 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/storage.py
+	$(BIN)/python bench/saving.py
 
 clean:
 	rm -rf $(VENV)

@@ -2,8 +2,8 @@
 
 Both bots run as separate processes exactly as users run them (`python -m bot run` with
 TELEGRAM_BOT_TOKEN, TELEGRAM_API_BASE_URL and ACHILLES_DATA_DIR; `bench/echo_bot.py` the same
-way, without a rate limiter), one after the other, each against its own local Bot API server
-(tests/local_bot_api.py, real HTTP). N simulated runners (`--runners`, default 1,000) are all in
+way, without a rate limiter), one after the other, each against its own simulated Telegram
+(testkit.http.LocalBotApi, real HTTP). N simulated runners (`--runners`, default 1,000) are all in
 a conversation at once: each sends /start, taps "I understand and agree", then answers the
 questionnaire (`--steps` actions in all), waiting for the bot's reply to each action and then
 thinking before the next. Each runner acts once every `period` seconds from a random start, so
@@ -51,13 +51,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-sys.path.insert(0, str(ROOT))
+from testkit.http import LocalBotApi
+from testkit.population import populate
+from testkit.runner import TYPICAL_RUNNER
 
-from bench.population import populate  # noqa: E402
-from tests.local_bot_api import LocalBotApi  # noqa: E402
-from tests.runner_script import TYPICAL_RUNNER  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 MIN_THINK = 1.1  # our bot sends at most one message a second to a chat
 FIRST_SIMULATED = 1_000_001  # simulated runners' ids; the stored ones are 1..--stored

@@ -14,20 +14,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.population import populate  # noqa: E402
-from bot.telegram_app import build_application  # noqa: E402
-from tests.e2e import make_coach  # noqa: E402
-from tests.local_bot_api import LocalBotApi  # noqa: E402
+from bot.telegram_app import build_application
+from testkit.http import LocalBotApi
+from testkit.population import populate
+from testkit.story import make_coach
 
 
 async def run(runners: int) -> dict:

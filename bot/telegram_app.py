@@ -30,6 +30,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
 from bot.scheduler import ReminderScheduler
 from conversations.coach import COMMANDS, Coach, Event, Reply
@@ -44,6 +45,12 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 REPLY = "reply"  # rate_limit_args for an answer to a runner's own message (see PacedRateLimiter)
+
+
+async def sleep(seconds: float) -> None:
+    """The adapter's own waits (retry backoff, per-chat pacing) all go through here, so that tests
+    can record the pauses the bot asks for instead of sleeping through them."""
+    await asyncio.sleep(seconds)
 
 
 class PacedRateLimiter(AIORateLimiter):
@@ -80,7 +87,7 @@ class PacedRateLimiter(AIORateLimiter):
         if len(self._next_slot) > 50_000:  # forget chats that have long been quiet
             self._next_slot = {c: t for c, t in self._next_slot.items() if t > now}
         if slot > now:
-            await asyncio.sleep(slot - now)
+            await sleep(slot - now)
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -155,7 +162,7 @@ async def with_retry(call, *args, **kwargs):
             if pause is None:
                 raise
             log.info("network error calling %s; retrying in %d s", call.__name__, pause)
-            await asyncio.sleep(pause)
+            await sleep(pause)
     return None
 
 
@@ -309,8 +316,11 @@ async def on_start(application: Application) -> None:
     await start_reminders(application)
 
 
-def build_application(token: str, base_url: str, coach: Coach, *, rate_limited: bool = True) -> Application:
-    """The bot. `rate_limited=False` lets tests that are not about pacing run at full speed."""
+def build_application(
+    token: str, base_url: str, coach: Coach, *, rate_limited: bool = True, request: BaseRequest | None = None
+) -> Application:
+    """The bot. `rate_limited=False` lets tests that are not about pacing run at full speed;
+    `request` replaces the HTTP client (tests hand the Bot API calls to a simulated Telegram)."""
     # Updates are handled concurrently so one runner's paced reply never holds up another's.
     # It is safe for the records: the engine loads, decides and saves without ever yielding.
     builder = (
@@ -322,6 +332,8 @@ def build_application(token: str, base_url: str, coach: Coach, *, rate_limited: 
     )
     if rate_limited:
         builder = builder.rate_limiter(PacedRateLimiter(max_retries=3))
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
     application = builder.build()
     application.bot_data["coach"] = coach
 

@@ -1,18 +1,38 @@
-"""Shared pytest fixtures."""
+"""Shared fixtures: the simulated Telegram on either transport, and the bot's pauses recorded."""
 
 from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.local_bot_api import LocalBotApi
+import bot.telegram_app
+from testkit.http import LocalBotApi
+from testkit.telegram import FakeTelegram
+
+
+@pytest.fixture
+def telegram() -> FakeTelegram:
+    """The simulated Telegram in-process: `running_bot(telegram, coach)` hands the bot's requests
+    straight to it and each `say`/`tap` returns once the bot has finished answering."""
+    return FakeTelegram()
 
 
 @pytest.fixture
 async def bot_api() -> AsyncIterator[LocalBotApi]:
-    """A local Telegram Bot API server (tests/local_bot_api.py), started and stopped per test.
-
-    Point python-telegram-bot at it with ``bot_api.application_builder()`` or
-    ``ApplicationBuilder().token(bot_api.token).base_url(bot_api.base_url)``.
-    """
+    """The simulated Telegram over HTTP on 127.0.0.1, for a bot that polls it (or another process)."""
     async with LocalBotApi() as api:
         yield api
+
+
+@pytest.fixture(autouse=True)
+def pauses(monkeypatch) -> list[float]:
+    """The waits the bot asked for itself (retry backoff, per-chat pacing), recorded instead of
+    slept: tests assert them rather than spend them. A bot in another process still sleeps."""
+    asked: list[float] = []
+    real_sleep = bot.telegram_app.asyncio.sleep
+
+    async def record(seconds: float) -> None:
+        asked.append(seconds)
+        await real_sleep(0)  # still a point where other tasks run
+
+    monkeypatch.setattr(bot.telegram_app, "sleep", record)
+    return asked

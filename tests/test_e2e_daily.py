@@ -1,4 +1,4 @@
-"""The daily loop end to end over HTTP: reminders with their buttons, blocked runners, failures."""
+"""The daily loop end to end (in-process): reminders with their buttons, blocked runners, failures."""
 
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
@@ -20,12 +20,12 @@ async def onboarded(api, runner_id: int):
     return user
 
 
-async def test_reminder_arrives_with_its_buttons_and_check_in_moves_the_plan(bot_api, tmp_path):
+async def test_reminder_arrives_with_its_buttons_and_check_in_moves_the_plan(telegram, tmp_path):
     clock = Clock(MONDAY_0730 - timedelta(hours=1))
     coach = make_coach(tmp_path / "data", clock)
-    async with running_bot(bot_api, coach) as application:
+    async with running_bot(telegram, coach) as application:
         scheduler = application.bot_data["scheduler"]
-        ana = await onboarded(bot_api, 3001)
+        ana = await onboarded(telegram, 3001)
         clock.moment = MONDAY_0730
         assert await scheduler.tick() == 1
         reminder = ana.inbox[-1]
@@ -41,11 +41,11 @@ async def test_reminder_arrives_with_its_buttons_and_check_in_moves_the_plan(bot
         assert "Lighter today" in ana.inbox[-1].text or "Lighter today" in ana.inbox[-2].text
 
 
-async def test_progress_sends_a_real_png_drawn_from_the_runners_data(bot_api, tmp_path):
+async def test_progress_sends_a_real_png_drawn_from_the_runners_data(telegram, tmp_path):
     clock = Clock(MONDAY_0730)
     coach = make_coach(tmp_path / "data", clock)
-    async with running_bot(bot_api, coach):
-        ben = await onboarded(bot_api, 3002)
+    async with running_bot(telegram, coach):
+        ben = await onboarded(telegram, 3002)
         for pain in ("2", "4", "1"):
             await say(ben, "/checkin")
             await tap(ben, pain)
@@ -61,33 +61,35 @@ async def test_progress_sends_a_real_png_drawn_from_the_runners_data(bot_api, tm
         assert image.shape[0] > 200 and image.shape[1] > 200
 
 
-async def test_runner_who_blocked_the_bot_is_marked_inactive_and_not_retried(bot_api, tmp_path):
+async def test_runner_who_blocked_the_bot_is_marked_inactive_and_not_retried(telegram, tmp_path):
     clock = Clock(MONDAY_0730 - timedelta(hours=1))
     coach = make_coach(tmp_path / "data", clock)
-    async with running_bot(bot_api, coach) as application:
+    async with running_bot(telegram, coach) as application:
         scheduler = application.bot_data["scheduler"]
-        await onboarded(bot_api, 3003)
-        bot_api.block(3003)
+        await onboarded(telegram, 3003)
+        telegram.block(3003)
         clock.moment = MONDAY_0730
         assert await scheduler.tick() == 0
         assert coach.store.load(3003)["inactive"] is True
-        attempts = len(bot_api.calls_of("sendMessage"))
+        attempts = len(telegram.calls_of("sendMessage"))
         clock.advance(timedelta(days=1))
         await scheduler.tick()
-        assert len(bot_api.calls_of("sendMessage")) == attempts
+        assert len(telegram.calls_of("sendMessage")) == attempts
         assert 3003 not in scheduler.wakeups
 
 
-async def test_network_failure_is_retried_and_the_reminder_sent_once(bot_api, tmp_path):
+async def test_network_failure_is_retried_and_the_reminder_sent_once(telegram, tmp_path, pauses):
     clock = Clock(MONDAY_0730 - timedelta(hours=1))
     coach = make_coach(tmp_path / "data", clock)
-    async with running_bot(bot_api, coach) as application:
+    async with running_bot(telegram, coach) as application:
         scheduler = application.bot_data["scheduler"]
-        cat = await onboarded(bot_api, 3004)
+        cat = await onboarded(telegram, 3004)
         before = len(cat.inbox)
-        bot_api.fail_next("sendMessage", status=502, description="Bad Gateway")
-        bot_api.drop_next("sendMessage")
+        telegram.fail_next("sendMessage", status=502, description="Bad Gateway")
+        telegram.drop_next("sendMessage")
         clock.moment = MONDAY_0730
         assert await scheduler.tick() == 1
-        await quiet(bot_api)
+        await quiet(telegram)
         assert len(cat.inbox) == before + 1
+        assert "Strength day" in cat.inbox[-1].text
+        assert pauses == [1, 2]  # the backoff between the three attempts

@@ -1,8 +1,10 @@
-"""Telegram failing, on command of the local Bot API server: 429, 403, 400, 5xx, dropped connections.
+"""Telegram failing, on command of the simulated Telegram over HTTP: 429, 403, 400, 5xx,
+dropped connections.
 
 Every story checks the same three things: the bot recovers (the runner's next message is
 answered normally), nothing is sent twice (the messages in the chat are exactly the expected
-ones) and nothing is lost (the runner's answer is stored).
+ones) and nothing is lost (the runner's answer is stored). The bot's backoff between attempts
+is recorded, not slept (the `pauses` fixture): the stories assert the pauses it asked for.
 
 The bot handles updates concurrently, so the messages are counted once it has stopped:
 stopping waits for every update in hand, retries included, so a late duplicate cannot be missed.
@@ -10,10 +12,11 @@ stopping waits for every update in hand, retries included, so a late duplicate c
 
 from datetime import UTC, datetime, timedelta
 
+from testkit.http import LocalBotApi
+from testkit.telegram import FakeUser
 from tests.clock import Clock
-from tests.e2e import follow, full_label, make_coach, quiet, running_bot, say, tap
-from tests.local_bot_api import FakeUser, LocalBotApi
-from tests.runner_script import REMINDER_SETUP, TYPICAL_RUNNER, onboard_in_engine
+from tests.e2e import full_label, make_coach, quiet, running_bot, say, tap
+from tests.runner_script import onboard_in_engine
 
 AGE_QUESTION = "How old are you?"
 SIDE_QUESTION = "Which heel hurts?"
@@ -21,7 +24,7 @@ ONSET_QUESTION = "Did it start gradually"
 RAISES_QUESTION = "Heel-raise test"
 APOLOGY = "Sorry, something went wrong"
 RESUMED = "Picking up where you left off"
-RETRIES_OVER = 15.0  # seconds: more than the bot's backoff of 1 + 2 + 4 s
+REPLY_TIMEOUT = 15.0  # seconds; a reply normally comes within milliseconds (pauses are not slept)
 MONDAY_0730 = datetime(2027, 3, 1, 7, 30, tzinfo=UTC)  # London is on UTC in March
 
 
@@ -36,7 +39,7 @@ async def at_the_age_question(api: LocalBotApi, runner_id: int) -> FakeUser:
 
 
 async def answer(runner: FakeUser, action: str, value: str) -> None:
-    """Say or tap, and wait (past the bot's retries) for one reply."""
+    """Say or tap, and wait for one reply."""
     mark = runner.api.mark(runner.id)
     if action == "say":
         runner.send(value)
@@ -44,7 +47,7 @@ async def answer(runner: FakeUser, action: str, value: str) -> None:
         question = [m for m in runner.api.current_messages(runner.id) if m.inline_keyboard][-1]
         button = question.button(full_label(runner, value))
         runner.api.press_button(runner.id, question.message_id, button["callback_data"])
-    await runner.api.wait_for_message(runner.id, since=mark, timeout=RETRIES_OVER)
+    await runner.api.wait_for_message(runner.id, since=mark, timeout=REPLY_TIMEOUT)
 
 
 def texts_since(runner: FakeUser, mark: int) -> list[str]:
@@ -84,7 +87,7 @@ async def test_too_many_requests_is_waited_out_and_the_next_question_arrives_onc
 
 
 async def test_runner_who_blocks_the_bot_mid_questionnaire_keeps_the_answer_and_resumes_after_unblocking(
-    bot_api, tmp_path
+    bot_api, tmp_path, pauses
 ):
     coach = make_coach(tmp_path / "data")
     async with running_bot(bot_api, coach):
@@ -108,12 +111,13 @@ async def test_runner_who_blocks_the_bot_mid_questionnaire_keeps_the_answer_and_
     assert len(refused) == 1  # a refusal is final: not retried
     answers = coach.store.load(ben.id)["answers"]
     assert (answers["age"], answers["side"]) == (38, "right")
+    assert pauses == []  # a refusal is not a network failure
 
 
 # --- 400: bad request ------------------------------------------------------------------------
 
 
-async def test_bad_request_on_one_reply_gets_an_apology_and_the_next_message_works(bot_api, tmp_path):
+async def test_bad_request_on_one_reply_gets_an_apology_and_the_next_message_works(bot_api, tmp_path, pauses):
     coach = make_coach(tmp_path / "data")
     async with running_bot(bot_api, coach):
         cat = await at_the_age_question(bot_api, 6003)
@@ -130,6 +134,7 @@ async def test_bad_request_on_one_reply_gets_an_apology_and_the_next_message_wor
     assert RESUMED in seen[1] and SIDE_QUESTION in seen[1]
     assert ONSET_QUESTION in seen[2]
     assert coach.store.load(cat.id)["answers"]["side"] == "right"
+    assert pauses == []
 
 
 async def test_reminder_to_a_chat_telegram_does_not_know_fails_alone_and_the_others_still_go_out(
@@ -140,10 +145,9 @@ async def test_reminder_to_a_chat_telegram_does_not_know_fails_alone_and_the_oth
     async with running_bot(bot_api, coach) as application:
         scheduler = application.bot_data["scheduler"]
         dan = bot_api.user(6004)
-        await say(dan, "/start")
-        await tap(dan, "I understand and agree")
-        await follow(dan, TYPICAL_RUNNER + REMINDER_SETUP)
-        onboard_without_telegram(coach, 6005)  # the same 07:30 reminder, a chat Telegram never saw
+        bot_api.register_chat(dan.id)  # he has talked to the bot before: Telegram knows the chat
+        onboard_in_engine(coach, dan.id)  # a 07:30 reminder
+        onboard_without_telegram(coach, 6005)  # the same reminder, a chat Telegram never saw
         mark = bot_api.mark(dan.id)
         clock.moment = MONDAY_0730
         assert await scheduler.tick() == 1
@@ -157,7 +161,7 @@ async def test_reminder_to_a_chat_telegram_does_not_know_fails_alone_and_the_oth
     assert len(seen) == 2 and "Strength day" in seen[0]
 
 
-async def test_reminder_refused_as_a_bad_request_is_not_retried_every_minute(bot_api, tmp_path):
+async def test_reminder_refused_as_a_bad_request_is_not_retried_every_minute(bot_api, tmp_path, pauses):
     clock = Clock(MONDAY_0730 - timedelta(hours=1))
     coach = make_coach(tmp_path / "data", clock)
     async with running_bot(bot_api, coach) as application:
@@ -170,12 +174,15 @@ async def test_reminder_refused_as_a_bad_request_is_not_retried_every_minute(bot
             await scheduler.tick()
     refused = [c for c in bot_api.calls_of("sendMessage") if c.params.get("chat_id") == 6006]
     assert len(refused) == 1, f"{len(refused)} attempts in 3 minutes"
+    assert pauses == []
 
 
 # --- 5xx: Telegram's servers fail ------------------------------------------------------------
 
 
-async def test_server_errors_are_retried_with_backoff_and_the_next_question_arrives_once(bot_api, tmp_path):
+async def test_server_errors_are_retried_with_backoff_and_the_next_question_arrives_once(
+    bot_api, tmp_path, pauses
+):
     coach = make_coach(tmp_path / "data")
     async with running_bot(bot_api, coach):
         eve = await at_the_age_question(bot_api, 6007)
@@ -187,10 +194,11 @@ async def test_server_errors_are_retried_with_backoff_and_the_next_question_arri
     seen = texts_since(eve, mark)
     assert len(seen) == 2 and SIDE_QUESTION in seen[0] and ONSET_QUESTION in seen[1]
     assert attempts(bot_api, "sendMessage", eve, calls) == [502, 502, 200, 200]
+    assert pauses == [1, 2]
 
 
 async def test_server_error_on_the_tap_acknowledgement_is_retried_and_the_next_question_arrives_once(
-    bot_api, tmp_path
+    bot_api, tmp_path, pauses
 ):
     coach = make_coach(tmp_path / "data")
     async with running_bot(bot_api, coach):
@@ -205,30 +213,34 @@ async def test_server_error_on_the_tap_acknowledgement_is_retried_and_the_next_q
     assert len(seen) == 2 and ONSET_QUESTION in seen[0] and RAISES_QUESTION in seen[1]
     acknowledgements = [c.status for c in bot_api.calls[calls:] if c.method == "answerCallbackQuery"]
     assert acknowledgements == [500, 200, 200]
+    assert pauses == [1]
     assert coach.store.load(fay.id)["answers"]["onset"] == "gradual"
 
 
 async def test_network_down_longer_than_the_retries_ends_in_an_apology_and_keeps_the_answer(
-    bot_api, tmp_path
+    bot_api, tmp_path, pauses
 ):
     coach = make_coach(tmp_path / "data")
     async with running_bot(bot_api, coach):
         gus = await at_the_age_question(bot_api, 6009)
         mark, calls = bot_api.mark(gus.id), len(bot_api.calls)
         bot_api.fail_next("sendMessage", status=502, description="Bad Gateway", times=4, chat_id=gus.id)
-        await answer(gus, "say", "38")  # four attempts, 1 + 2 + 4 s apart, then the apology
+        await answer(gus, "say", "38")  # four attempts, then the apology
         assert coach.store.load(gus.id)["answers"]["age"] == 38
         await answer(gus, "say", "/start")
     seen = texts_since(gus, mark)
     assert len(seen) == 2 and APOLOGY in seen[0]
     assert RESUMED in seen[1] and SIDE_QUESTION in seen[1]
     assert attempts(bot_api, "sendMessage", gus, calls) == [502, 502, 502, 502, 200, 200]
+    assert pauses == [1, 2, 4]  # then it gave up
 
 
 # --- dropped connections ---------------------------------------------------------------------
 
 
-async def test_connection_dropped_before_telegram_saw_the_message_is_retried_and_sent_once(bot_api, tmp_path):
+async def test_connection_dropped_before_telegram_saw_the_message_is_retried_and_sent_once(
+    bot_api, tmp_path, pauses
+):
     coach = make_coach(tmp_path / "data")
     async with running_bot(bot_api, coach):
         hal = await at_the_age_question(bot_api, 6010)
@@ -240,10 +252,11 @@ async def test_connection_dropped_before_telegram_saw_the_message_is_retried_and
     seen = texts_since(hal, mark)
     assert len(seen) == 2 and SIDE_QUESTION in seen[0] and ONSET_QUESTION in seen[1]
     assert attempts(bot_api, "sendMessage", hal, calls) == [0, 200, 200]
+    assert pauses == [1]
 
 
 async def test_answer_lost_after_telegram_delivered_the_message_shows_the_question_twice_and_either_works(
-    bot_api, tmp_path
+    bot_api, tmp_path, pauses
 ):
     """Telegram has no idempotency key: when only the answer to sendMessage is lost, the bot
     cannot know the message went out, retries, and the runner sees the question twice. Both
@@ -254,7 +267,7 @@ async def test_answer_lost_after_telegram_delivered_the_message_shows_the_questi
         mark = bot_api.mark(ivy.id)
         bot_api.drop_next("sendMessage", after=True, chat_id=ivy.id)
         await answer(ivy, "say", "38")
-        await ivy.wait_for_reply(timeout=RETRIES_OVER)  # the retry: the same question again
+        await ivy.wait_for_reply(timeout=REPLY_TIMEOUT)  # the retry: the same question again
         first, second = bot_api.messages_to(ivy.id)[mark:]
         assert SIDE_QUESTION in first.text and (first.text, first.buttons) == (second.text, second.buttons)
         assert first.reply_markup == second.reply_markup
@@ -266,9 +279,12 @@ async def test_answer_lost_after_telegram_delivered_the_message_shows_the_questi
     assert len(seen) == 4 and ONSET_QUESTION in seen[2] and RAISES_QUESTION in seen[3]
     answers = coach.store.load(ivy.id)["answers"]
     assert (answers["age"], answers["side"], answers["onset"]) == (38, "right", "gradual")
+    assert pauses == [1]
 
 
-async def test_tap_acknowledgement_lost_after_delivery_still_shows_the_next_question(bot_api, tmp_path):
+async def test_tap_acknowledgement_lost_after_delivery_still_shows_the_next_question(
+    bot_api, tmp_path, pauses
+):
     """Only the tap's spinner is lost: acknowledging it again is refused ("query is too old"),
     and the next question must come all the same, not an apology."""
     coach = make_coach(tmp_path / "data")
@@ -282,3 +298,4 @@ async def test_tap_acknowledgement_lost_after_delivery_still_shows_the_next_ques
         await answer(jon, "tap", "Gradually")
     seen = texts_since(jon, mark)
     assert len(seen) == 2 and ONSET_QUESTION in seen[0] and RAISES_QUESTION in seen[1], seen
+    assert pauses == [1]  # the second try is refused as too old, and not tried again

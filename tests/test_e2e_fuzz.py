@@ -103,28 +103,28 @@ def assert_record_is_valid(record: dict) -> None:
         Assessment.model_validate(record["assessment"])
 
 
-async def test_thousands_of_random_updates_break_nothing(bot_api, tmp_path, caplog):
+async def test_thousands_of_random_updates_break_nothing(telegram, tmp_path, caplog):
     caplog.set_level(logging.ERROR)
     rng = random.Random(20261123)
     coach = make_coach(tmp_path / "data")
-    bot_api.register_chat(-900, chat_type="group", title="Club")
-    async with running_bot(bot_api, coach):
-        await put_in_varied_states(bot_api, rng)
-        before = {runner: len([m for m in bot_api.messages_to(runner) if not m.edited])
+    telegram.register_chat(-900, chat_type="group", title="Club")
+    async with running_bot(telegram, coach):
+        await put_in_varied_states(telegram, rng)
+        before = {runner: len([m for m in telegram.messages_to(runner) if not m.edited])
                   for runner in RUNNERS}
-        answers_before = len(bot_api.callback_answers)
+        answers_before = len(telegram.callback_answers)
         counts = {"taps": 0, **dict.fromkeys(RUNNERS, 0)}
         for _batch in range(UPDATES // 200):
             for _ in range(200):
-                random_update(bot_api, rng, counts)
-            await quiet(bot_api, timeout=60)
+                random_update(telegram, rng, counts)
+            await quiet(telegram, timeout=60)
 
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
-    failed = [c for c in bot_api.calls if not c.ok and c.method != "getUpdates"]
+    failed = [c for c in telegram.calls if not c.ok and c.method != "getUpdates"]
     assert failed == [], [(c.method, c.error) for c in failed[:5]]
-    assert len(bot_api.callback_answers) - answers_before == counts["taps"]
+    assert len(telegram.callback_answers) - answers_before == counts["taps"]
     for runner in RUNNERS:
-        sent = [m for m in bot_api.messages_to(runner) if not m.edited]
+        sent = [m for m in telegram.messages_to(runner) if not m.edited]
         assert len(sent) - before[runner] >= counts[runner], f"runner {runner} left unanswered"
         assert not any("something went wrong" in (m.text or "") for m in sent)
     for runner in coach.store.runner_ids():

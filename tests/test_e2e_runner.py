@@ -1,4 +1,6 @@
-"""End to end over HTTP: the real python-telegram-bot Application against a local Bot API server."""
+"""A runner's stories end to end: the real python-telegram-bot Application and our handlers,
+against the simulated Telegram in-process; over HTTP for the polling smoke test, and with the
+bot as its own process for the SIGKILL test."""
 
 import json
 
@@ -8,10 +10,10 @@ from tests.runner_script import REMINDER_SETUP, TYPICAL_RUNNER
 CLINIC_PHONE = "+44 20 7946 0000"
 
 
-async def test_runner_goes_from_start_to_a_plan(bot_api, tmp_path):
+async def test_runner_goes_from_start_to_a_plan(telegram, tmp_path):
     coach = make_coach(tmp_path / "data")
-    async with running_bot(bot_api, coach):
-        ana = bot_api.user(1001, first_name="Ana")
+    async with running_bot(telegram, coach):
+        ana = telegram.user(1001, first_name="Ana")
         await say(ana, "/start")
         assert "Welcome to Achilles Coach" in seen_text(ana)
         await tap(ana, "I understand and agree")
@@ -23,13 +25,26 @@ async def test_runner_goes_from_start_to_a_plan(bot_api, tmp_path):
         assert "🩺 Talk to a clinician" in plan.buttons
         await follow(ana, REMINDER_SETUP)
         assert "every day at 07:30 (Europe/London)" in seen_text(ana, 1)
-        commands = bot_api.calls_of("setMyCommands")[-1].params["commands"]
+        commands = telegram.calls_of("setMyCommands")[-1].params["commands"]
         assert {"start", "today", "export", "delete"} <= {c["command"] for c in commands}
 
 
-async def test_runner_with_snap_who_cannot_rise_gets_urgent_path_and_no_plan(bot_api, tmp_path):
-    async with running_bot(bot_api, make_coach(tmp_path / "data")):
-        ben = bot_api.user(1002)
+async def test_polling_over_http_from_start_to_a_plan(bot_api, tmp_path):
+    """The smoke test of the real transport: long polling, HTTP, the production limiter."""
+    async with running_bot(bot_api, make_coach(tmp_path / "data"), rate_limited=True):
+        ana = bot_api.user(1010, first_name="Ana")
+        await say(ana, "/start")
+        await tap(ana, "I understand and agree")
+        await follow(ana, TYPICAL_RUNNER)
+        assert "phase 2, Strength" in seen_text(ana) and "Strength day" in seen_text(ana)
+    assert {"getMe", "deleteWebhook", "getUpdates", "setMyCommands"} <= {c.method for c in bot_api.calls}
+    # A poll cut short by the next one (the shutdown's) gets 409, as on Telegram; nothing else fails.
+    assert [c.method for c in bot_api.calls if not c.ok and c.method != "getUpdates"] == []
+
+
+async def test_runner_with_snap_who_cannot_rise_gets_urgent_path_and_no_plan(telegram, tmp_path):
+    async with running_bot(telegram, make_coach(tmp_path / "data")):
+        ben = telegram.user(1002)
         await say(ben, "/start")
         await tap(ben, "I understand and agree")
         await tap(ben, "A snap, pop")
@@ -41,10 +56,10 @@ async def test_runner_with_snap_who_cannot_rise_gets_urgent_path_and_no_plan(bot
         assert "Strength day" not in "".join(m.text or "" for m in ben.inbox)
 
 
-async def test_runner_who_declines_has_nothing_stored_but_the_refusal(bot_api, tmp_path):
+async def test_runner_who_declines_has_nothing_stored_but_the_refusal(telegram, tmp_path):
     data = tmp_path / "data"
-    async with running_bot(bot_api, make_coach(data)):
-        cat = bot_api.user(1003)
+    async with running_bot(telegram, make_coach(data)):
+        cat = telegram.user(1003)
         await say(cat, "/start")
         await tap(cat, "No thanks")
     files = [p for p in data.rglob("*") if p.is_file()]
@@ -55,6 +70,9 @@ async def test_runner_who_declines_has_nothing_stored_but_the_refusal(bot_api, t
 
 
 async def test_bot_killed_mid_questionnaire_resumes_at_the_same_question(bot_api, tmp_path):
+    """The bot as users run it, killed with SIGKILL after an answer it acknowledged. Each step
+    costs a real second here (the bot paces each chat), so the story is short; the restarted
+    bot's way on to the plan is the next test's."""
     data = tmp_path / "data"
     bot = BotProcess(bot_api, data)
     await bot.start()
@@ -62,10 +80,31 @@ async def test_bot_killed_mid_questionnaire_resumes_at_the_same_question(bot_api
         dan = bot_api.user(1004)
         await say(dan, "/start")
         await tap(dan, "I understand and agree")
-        await follow(dan, TYPICAL_RUNNER[:6])  # up to the heel-raise pain
-        assert "How much did the heel raises" in seen_text(dan, 1)
+        await follow(dan, TYPICAL_RUNNER[:2])  # the safety screen, then the age
+        assert "Which heel hurts?" in seen_text(dan, 1)
         bot.kill()
         await bot.start()
+        await say(dan, "/start")
+        assert "Picking up where you left off" in seen_text(dan, 2)
+        assert "Which heel hurts?" in seen_text(dan, 1)
+        await follow(dan, TYPICAL_RUNNER[2:3])
+        assert "Did it start gradually" in seen_text(dan, 1)
+        await say(dan, "/export")
+        exported = json.loads(dan.inbox[-1].document.text())
+        assert exported["profile"]["answers"]["age"] == 38  # answered before the kill
+        assert exported["profile"]["answers"]["side"] == "right"  # and after it
+    finally:
+        bot.kill()  # nothing left to lose; a graceful stop would wait out the long poll
+
+
+async def test_restarted_bot_resumes_and_carries_on_to_the_plan(telegram, tmp_path):
+    data = tmp_path / "data"
+    async with running_bot(telegram, make_coach(data)):
+        dan = telegram.user(1011)
+        await say(dan, "/start")
+        await tap(dan, "I understand and agree")
+        await follow(dan, TYPICAL_RUNNER[:6])  # up to the heel-raise pain
+    async with running_bot(telegram, make_coach(data)):  # a new Application, a new engine
         await say(dan, "/start")
         assert "Picking up where you left off" in seen_text(dan, 2)
         assert "How much did the heel raises" in seen_text(dan, 1)
@@ -76,14 +115,12 @@ async def test_bot_killed_mid_questionnaire_resumes_at_the_same_question(bot_api
         exported = json.loads(dan.inbox[-1].document.text())
         assert exported["profile"]["answers"]["age"] == 38
         assert exported["profile"]["answers"]["weeks_of_symptoms"] == 6
-    finally:
-        bot.stop()
 
 
-async def test_export_sends_everything_and_delete_leaves_no_trace(bot_api, tmp_path):
+async def test_export_sends_everything_and_delete_leaves_no_trace(telegram, tmp_path):
     data = tmp_path / "data"
-    async with running_bot(bot_api, make_coach(data)):
-        eve = bot_api.user(1005)
+    async with running_bot(telegram, make_coach(data)):
+        eve = telegram.user(1005)
         await say(eve, "/start")
         await tap(eve, "I understand and agree")
         await follow(eve, TYPICAL_RUNNER)
@@ -100,21 +137,21 @@ async def test_export_sends_everything_and_delete_leaves_no_trace(bot_api, tmp_p
             assert b"1005" not in path.read_bytes(), path
 
 
-async def test_group_chat_gets_one_line_pointing_to_a_private_chat(bot_api, tmp_path):
-    async with running_bot(bot_api, make_coach(tmp_path / "data")):
-        bot_api.register_chat(-500, chat_type="group", title="Running club")
-        fay = bot_api.user(1006)
+async def test_group_chat_gets_one_line_pointing_to_a_private_chat(telegram, tmp_path):
+    async with running_bot(telegram, make_coach(tmp_path / "data")):
+        telegram.register_chat(-500, chat_type="group", title="Running club")
+        fay = telegram.user(1006)
         fay.send("/start", chat_id=-500)
-        replies = await bot_api.wait_for_message(-500)
+        replies = await telegram.wait_for_message(-500)
         assert "private chat" in replies[0].text
-        await quiet(bot_api)
-        assert len(bot_api.messages_to(-500)) == 1
+        await quiet(telegram)
+        assert len(telegram.messages_to(-500)) == 1
 
 
-async def test_stale_button_is_answered_politely_and_changes_nothing(bot_api, tmp_path):
+async def test_stale_button_is_answered_politely_and_changes_nothing(telegram, tmp_path):
     coach = make_coach(tmp_path / "data")
-    async with running_bot(bot_api, coach):
-        gus = bot_api.user(1007)
+    async with running_bot(telegram, coach):
+        gus = telegram.user(1007)
         await say(gus, "/start")
         await tap(gus, "I understand and agree")
         await tap(gus, "None of these")
@@ -122,7 +159,7 @@ async def test_stale_button_is_answered_politely_and_changes_nothing(bot_api, tm
         await say(gus, "38")
         before = coach.store.load(1007)
         await gus.tap(first_question.buttons[0], message=first_question, count=0)
-        answer = bot_api.callback_answers[-1]
+        answer = telegram.callback_answers[-1]
         assert "earlier message" in (answer.text or "")
         after = coach.store.load(1007)
         assert (after["state"], after["answers"], after["step"]) == (
@@ -130,7 +167,7 @@ async def test_stale_button_is_answered_politely_and_changes_nothing(bot_api, tm
 
 
 async def test_a_failing_handler_is_logged_with_the_update_id_and_the_runner_gets_an_apology(
-    bot_api, tmp_path, caplog, monkeypatch
+    telegram, tmp_path, caplog, monkeypatch
 ):
     coach = make_coach(tmp_path / "data")
 
@@ -138,10 +175,10 @@ async def test_a_failing_handler_is_logged_with_the_update_id_and_the_runner_get
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(coach, "handle", broken)
-    async with running_bot(bot_api, coach):
-        ivy = bot_api.user(1009)
+    async with running_bot(telegram, coach):
+        ivy = telegram.user(1009)
         update = ivy.send("/today")
-        replies = await bot_api.wait_for_message(1009)
+        replies = await telegram.wait_for_message(1009)
         assert "Sorry, something went wrong" in replies[0].text
         assert "disk on fire" not in replies[0].text
     failures = [r for r in caplog.records if r.levelname == "ERROR"]

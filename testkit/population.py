@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from storage.atomic import AtomicJSONStorage
-from tests.e2e import make_coach
-from tests.runner_script import onboard_in_engine
+from testkit.runner import onboard_in_engine
+from testkit.story import make_coach
 
 TEMPLATE_RUNNER = 1
 

@@ -7,7 +7,7 @@ save it (durably: fsync + rename). Prints median and p95 per population and
 the ratio large/small; the target is a ratio of at most 1.5, i.e. the cost of
 a save must not depend on how many other runners are stored.
 
-    .venv/bin/python bench/storage.py [--runners-large 10000] [--samples 300]
+    .venv/bin/python bench/saving.py [--runners-large 10000] [--samples 300]
 """
 
 from __future__ import annotations
@@ -15,20 +15,13 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
-# This script is named storage.py too: make `import storage` find the package
-# in the project root, not this file.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
-
-from storage import open_store  # noqa: E402
-from storage.files import DEFAULT_CACHE_SIZE, FileStore  # noqa: E402
+from storage import open_store
+from storage.files import DEFAULT_CACHE_SIZE, FileStore
 
 TARGET_RATIO = 1.5
 QUESTIONS = [f"q{i:02d}" for i in range(20)]

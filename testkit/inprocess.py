@@ -1,0 +1,119 @@
+"""The simulated Telegram in-process: no sockets, no polling, no waiting on the clock.
+
+`InProcessRequest` is a python-telegram-bot `BaseRequest` that hands each Bot API request to a
+`FakeTelegram` (the way python-telegram-bot's own tests and aiogram's mocked bot do), so the
+real `Bot` still encodes the parameters and turns Telegram's refusals into its exceptions.
+`InProcessBot` feeds the queued updates to `Application.process_update` when the test waits,
+and also waits for the tasks the bot started for them (`Application.create_task`): when a wait
+returns, the bot has finished with everything the test did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from telegram import Update
+from telegram.error import NetworkError
+from telegram.ext import Application
+from telegram.request import BaseRequest, RequestData
+
+from testkit.telegram import FakeTelegram, Upload
+
+BASE_URL = "inprocess://telegram/bot"  # for build_application's base_url; never resolved
+
+
+class InProcessRequest(BaseRequest):
+    """python-telegram-bot's HTTP client, replaced by a direct call to a `FakeTelegram`."""
+
+    def __init__(self, telegram: FakeTelegram) -> None:
+        self.telegram = telegram
+
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        token, _, api_method = url.removeprefix(BASE_URL).rpartition("/")
+        # Through JSON, as on the wire: what the bot sends must be JSON, and nothing is shared.
+        params = json.loads(json.dumps(request_data.parameters)) if request_data else {}
+        files = {}
+        parts = request_data.multipart_data if request_data else {}
+        for name, (filename, content, mime_type) in parts.items():
+            data = content if isinstance(content, bytes) else content.read()
+            files[name] = Upload(filename, mime_type, data)
+        call = await self.telegram.call(token, api_method, params, files)
+        if call.status == 0:
+            raise NetworkError("connection dropped (simulated)")
+        return call.status, json.dumps(call.payload()).encode()
+
+
+class InProcessBot:
+    """Runs the updates a test pushes through an Application, when the test waits."""
+
+    def __init__(self, telegram: FakeTelegram, application: Application) -> None:
+        self.telegram = telegram
+        self.application = application
+        self.handling = 0  # updates being handled now (tests may wait from several tasks)
+        self.tasks: set[asyncio.Task] = set()
+        self._done = asyncio.Event()
+        create_task = application.create_task
+
+        def tracked(coroutine: Any, update: object = None, *, name: str | None = None) -> asyncio.Task:
+            task = create_task(coroutine, update, name=name)
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+            return task
+
+        application.create_task = tracked  # the bot's background sends (alerts, announcements)
+
+    async def settle(self) -> None:
+        """Handle every queued update, in order, and wait for all the bot started for them."""
+        while True:
+            update = self.telegram.next_update()
+            if update is not None:
+                self.handling += 1
+                try:
+                    data = json.loads(json.dumps(update))
+                    await self.application.process_update(Update.de_json(data, self.application.bot))
+                finally:
+                    self.handling -= 1
+                    self._done.set()
+            elif self.tasks:
+                await asyncio.wait(set(self.tasks))
+            elif self.handling:  # another waiter is handling an update: wait for it too
+                self._done.clear()
+                await self._done.wait()
+            else:
+                return
+
+
+@contextlib.asynccontextmanager
+async def running_in_process(telegram: FakeTelegram, application: Application) -> AsyncIterator[Application]:
+    """Start `application` (built with `InProcessRequest(telegram)`) and attach it to `telegram`.
+
+    The reminders' repeating job is removed: tests move their clock and call
+    `scheduler.tick()` themselves, and a tick in real time would race them."""
+    async with application:
+        if application.post_init:
+            await application.post_init(application)
+        for job in application.job_queue.get_jobs_by_name("reminders") if application.job_queue else ():
+            job.schedule_removal()
+        await application.start()
+        bot = telegram.driver = InProcessBot(telegram, application)
+        try:
+            yield application
+            await bot.settle()
+        finally:
+            telegram.driver = None
+            await application.stop()

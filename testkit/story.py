@@ -1,0 +1,87 @@
+"""Story helpers: our bot against the simulated Telegram, played as a user would.
+
+The same helpers work on both transports: `running_bot(telegram, coach)` runs the real
+Application (from `bot.telegram_app.build_application`) in-process when given a `FakeTelegram`,
+and polling over HTTP when given a started `LocalBotApi`. `say`, `tap` and `follow` return once
+the bot has answered; `seen_text` is what the user last read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from telegram.ext import Application
+
+from bot.telegram_app import build_application
+from conversations.clinic import load_clinic
+from conversations.coach import Coach
+from conversations.protocol import default_protocol
+from storage import open_store
+from testkit.http import LocalBotApi, polling
+from testkit.inprocess import BASE_URL, InProcessRequest, running_in_process
+from testkit.telegram import FakeTelegram, FakeUser
+
+
+def make_coach(
+    data_dir: Path, now: Callable[[], datetime] | None = None, admins: tuple[int, ...] = ()
+) -> Coach:
+    """The engine on a data dir, with the example clinic (`admins` as its admin ids)."""
+    clinic = load_clinic().model_copy(update={"admin_ids": list(admins)})
+    return Coach(open_store(data_dir), clinic, default_protocol(), now or (lambda: datetime.now(UTC)))
+
+
+@contextlib.asynccontextmanager
+async def running_bot(telegram: FakeTelegram, coach: Coach, *, rate_limited: bool = False
+                      ) -> AsyncIterator[Application]:
+    """The bot, started as `achilles-coach run` would start it, for the block."""
+    if isinstance(telegram, LocalBotApi):
+        application = build_application(telegram.token, telegram.base_url, coach, rate_limited=rate_limited)
+        async with polling(application):
+            await application.post_init(application)  # run_polling would call it; polling() does not
+            yield application
+    else:
+        application = build_application(telegram.token, BASE_URL, coach, rate_limited=rate_limited,
+                                        request=InProcessRequest(telegram))
+        async with running_in_process(telegram, application):
+            yield application
+
+
+async def quiet(telegram: FakeTelegram, *, chat_id: int | None = None, timeout: float = 10.0) -> None:
+    """Until the bot has done everything it will do for what the users did so far."""
+    await telegram.settle(chat_id, timeout=timeout)
+
+
+def full_label(user: FakeUser, part: str) -> str:
+    """The label of the button containing `part` in the latest message with buttons."""
+    with_buttons = [m for m in user.api.current_messages(user.id) if m.inline_keyboard]
+    buttons = with_buttons[-1].buttons if with_buttons else []
+    for label in buttons:
+        if part in label:
+            return label
+    raise AssertionError(f"no button containing {part!r}; buttons: {buttons}")
+
+
+async def tap(user: FakeUser, part: str, replies: int = 1) -> None:
+    """Tap the button containing `part`; return once the bot has answered (an edit counts)."""
+    await user.tap(full_label(user, part), count=replies)
+    await quiet(user.api, chat_id=user.id)
+
+
+async def say(user: FakeUser, text: str) -> None:
+    user.send(text)
+    await user.api.wait_for_message(user.id, timeout=5)
+    await quiet(user.api, chat_id=user.id)
+
+
+async def follow(user: FakeUser, script: list[tuple[str, str]]) -> None:
+    """Steps of ("tap", part of a label) or ("say", text), each answered before the next."""
+    for action, value in script:
+        await (tap(user, value) if action == "tap" else say(user, value))
+
+
+def seen_text(user: FakeUser, last: int = 4) -> str:
+    """The user's last `last` messages from the bot, as one text."""
+    return "\n".join(m.text or "" for m in user.inbox[-last:])
