@@ -170,6 +170,8 @@ def read_text(question: Question, text: str) -> object:
 
 def read_number(question: Question, cleaned: str) -> int | float:
     limits = {"minimum": question.minimum, "maximum": question.maximum}
+    if cleaned.isascii() and cleaned.isdigit() and len(cleaned) > MOST_DIGITS:
+        raise Unreadable("out_of_range", **limits)
     match = NUMBER.fullmatch(cleaned) if len(cleaned) <= LONGEST_NUMBER else None
     if not match:
         raise Unreadable("not_a_number", **limits)

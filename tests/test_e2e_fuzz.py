@@ -23,6 +23,8 @@ EMOJI = "🏃‍♀️🔥💪😅👟🦵✅❌🙂"
 def random_text(rng: random.Random) -> str:
     return rng.choice([
         lambda: str(rng.randint(-50, 500)),
+        lambda: rng.choice(["11", "-1", "10.5", "1e400", "9" * rng.randint(8, 400), "7/10", "١٢"]),
+        lambda: rng.choice(["I felt a pop", "my calf is swollen", "on cipro", "fever"]),
         lambda: f"{rng.uniform(0, 200):.1f} km",
         lambda: "".join(rng.choice(EMOJI) for _ in range(rng.randint(1, 8))),
         lambda: "x" * 4096,

@@ -1,4 +1,6 @@
-"""Every public vignette of the clinical brief passes through the `triage` command."""
+"""Every vignette passes through the `triage` command: the clinical brief's public cases
+(`vignettes/public.json`, a copy kept in the repository) and ours, both sides of every threshold
+(`vignettes/thresholds.json`)."""
 
 import json
 import subprocess
@@ -9,12 +11,20 @@ import pytest
 
 from bot.cli import main
 
-VIGNETTES = Path(__file__).resolve().parents[2] / "shared" / "clinical" / "vignettes.json"
+HERE = Path(__file__).resolve().parent / "vignettes"
+CHECKED = {"triage", "referral", "phase", "running", "modifications", "rules", "not_rules"}
 
 
-def load_vignettes() -> list[dict]:
-    # No skip when the file is missing: every build must pass these cases.
-    return json.loads(VIGNETTES.read_text(encoding="utf-8"))["vignettes"]
+def load_vignettes(name: str = "public.json") -> list[dict]:
+    """Vignettes with whole answers; a file with a 'base' gives each case as base + changes."""
+    document = json.loads((HERE / name).read_text(encoding="utf-8"))
+    base = document.get("base")
+    if base is None:
+        return document["vignettes"]
+    return [dict(case, answers={**base, **case["changes"]}) for case in document["vignettes"]]
+
+
+ALL = load_vignettes("public.json") + load_vignettes("thresholds.json")
 
 
 def wrong_fields(expect: dict, assessment: dict) -> list[str]:
@@ -33,12 +43,26 @@ def wrong_fields(expect: dict, assessment: dict) -> list[str]:
     for rule in expect.get("rules", []):
         if rule not in fired:
             wrong.append(f"rules: {rule} missing from {fired}")
-    for key in expect.keys() - {"triage", "referral", "phase", "running", "modifications", "rules"}:
+    for rule in expect.get("not_rules", []):
+        if rule in fired:
+            wrong.append(f"rules: {rule} fired but must not")
+    for key in expect.keys() - CHECKED:
         wrong.append(f"expect has a key this test does not check: {key}")
     return wrong
 
 
-@pytest.mark.parametrize("vignette", load_vignettes(), ids=lambda v: v["name"])
+def test_every_rule_of_the_brief_has_cases_on_both_sides():
+    fired = {rule for case in load_vignettes("thresholds.json") for rule in case["expect"].get("rules", [])}
+    spared = {
+        rule for case in load_vignettes("thresholds.json") for rule in case["expect"].get("not_rules", [])
+    }
+    every_rule = {f"R{n}" for n in range(1, 14)}
+    assert every_rule <= fired
+    thresholds = {"R1", "R5", "R7", "R8", "R11", "R12", "R13"}
+    assert thresholds <= spared
+
+
+@pytest.mark.parametrize("vignette", ALL, ids=lambda v: v["name"])
 def test_vignette_through_triage_command(vignette, tmp_path, capsys):
     answers_file = tmp_path / "answers.json"
     answers_file.write_text(json.dumps(vignette["answers"]), encoding="utf-8")
