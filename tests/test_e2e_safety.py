@@ -1,4 +1,4 @@
-"""The safety path end to end over HTTP: the real python-telegram-bot stack, a local Bot API server."""
+"""The safety path end to end: the real python-telegram-bot Application, the simulated Telegram in-process."""
 
 from tests.e2e import follow, make_coach, running_bot, say, seen_text, tap
 from tests.runner_script import TYPICAL_RUNNER
@@ -6,9 +6,9 @@ from tests.runner_script import TYPICAL_RUNNER
 CLINIC_PHONE = "+44 20 7946 0000"
 
 
-async def test_sudden_onset_and_two_raises_reach_the_urgent_screen_without_the_hop_test(bot_api, tmp_path):
-    async with running_bot(bot_api, make_coach(tmp_path / "data")):
-        eva = bot_api.user(1201)
+async def test_sudden_onset_and_two_raises_reach_the_urgent_screen_without_the_hop_test(telegram, tmp_path):
+    async with running_bot(telegram, make_coach(tmp_path / "data")):
+        eva = telegram.user(1201)
         await say(eva, "/start")
         await tap(eva, "I understand and agree")
         await follow(
@@ -23,9 +23,9 @@ async def test_sudden_onset_and_two_raises_reach_the_urgent_screen_without_the_h
         assert not any(dose in everything for dose in ("Strength day", "x 15", "phase 1", "phase 2"))
 
 
-async def test_a_typed_pop_at_any_question_reaches_the_safety_question(bot_api, tmp_path):
-    async with running_bot(bot_api, make_coach(tmp_path / "data")):
-        fin = bot_api.user(1202)
+async def test_a_typed_pop_at_any_question_reaches_the_safety_question(telegram, tmp_path):
+    async with running_bot(telegram, make_coach(tmp_path / "data")):
+        fin = telegram.user(1202)
         await say(fin, "/start")
         await tap(fin, "I understand and agree")
         for step in TYPICAL_RUNNER:
