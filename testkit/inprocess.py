@@ -3,8 +3,9 @@
 `InProcessRequest` is a python-telegram-bot `BaseRequest` that hands each Bot API request to a
 `FakeTelegram` (the way python-telegram-bot's own tests and aiogram's mocked bot do), so the
 real `Bot` still encodes the parameters and turns Telegram's refusals into its exceptions.
-`InProcessBot` feeds the queued updates to `Application.process_update` when the test waits,
-and also waits for the tasks the bot started for them (`Application.create_task`): when a wait
+`InProcessBot` feeds the queued updates to `Application.process_update` when the test waits
+(together, through the Application's own limit on concurrent updates, as polling would), and
+also waits for the tasks the bot started for them (`Application.create_task`): when a wait
 returns, the bot has finished with everything the test did.
 """
 
@@ -78,14 +79,13 @@ class InProcessBot:
         application.create_task = tracked  # the bot's background sends (alerts, announcements)
 
     async def settle(self) -> None:
-        """Handle every queued update, in order, and wait for all the bot started for them."""
+        """Handle every queued update and wait for all the bot started for them."""
         while True:
-            update = self.telegram.next_update()
-            if update is not None:
+            updates = self.telegram.take_updates()
+            if updates:
                 self.handling += 1
                 try:
-                    data = json.loads(json.dumps(update))
-                    await self.application.process_update(Update.de_json(data, self.application.bot))
+                    await asyncio.gather(*(self._handle(update) for update in updates))
                 finally:
                     self.handling -= 1
                     self._done.set()
@@ -96,6 +96,11 @@ class InProcessBot:
                 await self._done.wait()
             else:
                 return
+
+    async def _handle(self, data: dict[str, Any]) -> None:
+        update = Update.de_json(json.loads(json.dumps(data)), self.application.bot)  # as from the wire
+        application = self.application
+        await application.update_processor.process_update(update, application.process_update(update))
 
 
 @contextlib.asynccontextmanager

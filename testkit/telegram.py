@@ -299,7 +299,7 @@ class FakeTelegram:
 
         self._users: dict[int, dict[str, Any]] = {}
         self._chats: dict[int, _Chat] = {}
-        self._pending: deque[dict[str, Any]] = deque()  # not yet confirmed by a getUpdates offset
+        self._pending: deque[dict[str, Any]] = deque()  # not confirmed (getUpdates offset) or handled
         self._update_ids = itertools.count(100_000)
         self._query_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
@@ -582,9 +582,11 @@ class FakeTelegram:
         self._notify(call)
         return call
 
-    def next_update(self) -> dict[str, Any] | None:
-        """For an in-process bot: the oldest queued update, taken off the queue."""
-        return self._pending.popleft() if self._pending else None
+    def take_updates(self) -> list[dict[str, Any]]:
+        """For an in-process bot: every queued update, in order, taken off the queue."""
+        updates = list(self._pending)
+        self._pending.clear()
+        return updates
 
     def close(self) -> None:
         """Answer long polls at once from now on (the server is shutting down)."""

@@ -43,6 +43,12 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if text == "/menu":
         await update.message.reply_text("Did your <b>heel</b> hurt today?", reply_markup=MENU,
                                         parse_mode=ParseMode.HTML)
+    elif text == "/wait":  # holds until someone else's update is being handled
+        await asyncio.wait_for(context.bot_data.setdefault("go", asyncio.Event()).wait(), 2)
+        await update.message.reply_text("went")
+    elif text == "/go":
+        context.bot_data.setdefault("go", asyncio.Event()).set()
+        await update.message.reply_text("go")
     elif text == "/tell ben":  # something for another chat, in the background, as the bot's alerts
         context.application.create_task(tell_ben(context))
         await update.message.reply_text("Telling Ben")
@@ -71,7 +77,7 @@ def tiny_bot(builder: ApplicationBuilder) -> Application:
 
 @pytest.fixture
 async def app(telegram: FakeTelegram) -> AsyncIterator[Application]:
-    builder = ApplicationBuilder().token(telegram.token).base_url(BASE_URL)
+    builder = ApplicationBuilder().token(telegram.token).base_url(BASE_URL).concurrent_updates(8)  # as ours
     request = InProcessRequest(telegram)
     application = tiny_bot(builder.request(request).get_updates_request(request))
     async with running_in_process(telegram, application):
@@ -119,6 +125,13 @@ async def test_a_wait_returns_after_the_tasks_the_bot_started_for_the_update(tel
     replies = await telegram.user(ANA).say("/tell ben")
     assert replies[0].text == "Telling Ben"
     assert [m.text for m in telegram.messages_to(BEN)] == ["Ana says hi"]
+
+
+async def test_updates_queued_together_are_handled_together_as_polling_would(telegram, app):
+    telegram.send_message(ANA, "/wait")
+    telegram.send_message(BEN, "/go")
+    await telegram.settle()
+    assert [m.text for m in telegram.messages_to(ANA)] == ["went"]
 
 
 async def test_in_process_a_missing_reply_fails_at_once_with_the_conversation(telegram):
