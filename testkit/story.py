@@ -4,6 +4,13 @@ The same helpers work on both transports: `running_bot(telegram, coach)` runs th
 Application (from `bot.telegram_app.build_application`) in-process when given a `FakeTelegram`,
 and polling over HTTP when given a started `LocalBotApi`. `say`, `tap` and `follow` return once
 the bot has answered; `seen_text` is what the user last read.
+
+    async def test_consent_leads_to_the_safety_screen(telegram, tmp_path):  # telegram = FakeTelegram()
+        async with running_bot(telegram, make_coach(tmp_path / "data")):
+            ana = telegram.user(1001, "Ana")
+            await say(ana, "/start")
+            await tap(ana, "I understand and agree")
+            assert "Safety first" in seen_text(ana, 1) and "None of these" in ana.inbox[-1].buttons
 """
 
 from __future__ import annotations
