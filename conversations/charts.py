@@ -27,14 +27,13 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from conversations.messages import template_module
+from conversations.thresholds import THRESHOLDS as T
 
 SIZE_INCHES = (9, 6)
 DPI = 100
 EMPTY_DAYS = 14  # with no data at all, the last two weeks
 MIN_DAYS = 7  # never squeeze the axis below a week, so one check-in still reads as a day
 
-SAFE_PAIN = 2
-ACCEPTABLE_PAIN = 5
 MORNING_Y = -1.2  # the row of morning markers, under the pain scale
 PHASE_LABEL_ROWS = 4  # phase names close together stack downwards, at most this deep
 
@@ -102,9 +101,9 @@ def _pain_panel(axes: Axes, labels: object, checkins: list[dict], days: list[dat
     by_day = {_day(row["date"]): row for row in checkins}
     by_day = {day: row for day, row in by_day.items() if start <= day <= end}
 
-    axes.axhspan(0, SAFE_PAIN, color=SAFE, alpha=0.18, linewidth=0)
-    axes.axhspan(SAFE_PAIN, ACCEPTABLE_PAIN, color=ACCEPTABLE, alpha=0.2, linewidth=0)
-    axes.axhline(ACCEPTABLE_PAIN, color=TOO_MUCH, linestyle="--", linewidth=1.2)
+    axes.axhspan(0, T.safe_pain, color=SAFE, alpha=0.18, linewidth=0)
+    axes.axhspan(T.safe_pain, T.acceptable_pain, color=ACCEPTABLE, alpha=0.2, linewidth=0)
+    axes.axhline(T.acceptable_pain, color=TOO_MUCH, linestyle="--", linewidth=1.2)
     axes.axhline(-0.5, color="#cfd8dc", linewidth=0.8)
 
     for day, row in by_day.items():

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.telegram_app import build_application
 from conversations.clinic import load_clinic
-from conversations.coach import Coach
+from conversations.engine import Engine
 from conversations.protocol import default_protocol
 from storage import open_store
 from tests.local_bot_api import FakeUser, LocalBotApi, polling
@@ -26,14 +26,15 @@ from tests.local_bot_api import FakeUser, LocalBotApi, polling
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def make_coach(data_dir: Path, now=None, admins: tuple[int, ...] = ()) -> Coach:
+def make_coach(data_dir: Path, now=None, admins: tuple[int, ...] = ()) -> Engine:
     clock = now or (lambda: datetime.now(UTC))
     clinic = load_clinic().model_copy(update={"admin_ids": list(admins)})
-    return Coach(open_store(data_dir), clinic, default_protocol(), clock)
+    return Engine(open_store(data_dir), clinic, default_protocol(), clock)
 
 
 @contextlib.asynccontextmanager
-async def running_bot(api: LocalBotApi, coach: Coach, *, rate_limited: bool = False) -> AsyncIterator[object]:
+async def running_bot(api: LocalBotApi, coach: Engine, *, rate_limited: bool = False
+                      ) -> AsyncIterator[object]:
     application = build_application(api.token, api.base_url, coach, rate_limited=rate_limited)
     async with polling(application):
         await application.post_init(application)  # run_polling would call it; polling() does not

@@ -57,9 +57,12 @@ def attempts(api: LocalBotApi, method: str, runner: FakeUser, since: int = 0) ->
             if call.method == method and call.params.get("chat_id", runner.id) == runner.id]
 
 
-def onboard_without_telegram(coach, runner_id: int) -> None:
-    """A runner whose chat Telegram does not know: onboarded straight through the engine."""
-    onboard_in_engine(coach, runner_id)
+def onboard_without_telegram(application, runner_id: int) -> None:
+    """A runner whose chat Telegram does not know: onboarded straight through the engine, their
+    reminder handed to the running bot's scheduler."""
+    engine = application.bot_data["engine"]
+    onboard_in_engine(engine, runner_id)
+    application.bot_data["scheduler"].apply({runner_id: engine.store.schedules()[runner_id]})
 
 
 # --- 429: too many requests ------------------------------------------------------------------
@@ -143,7 +146,7 @@ async def test_reminder_to_a_chat_telegram_does_not_know_fails_alone_and_the_oth
         await say(dan, "/start")
         await tap(dan, "I understand and agree")
         await follow(dan, TYPICAL_RUNNER + REMINDER_SETUP)
-        onboard_without_telegram(coach, 6005)  # the same 07:30 reminder, a chat Telegram never saw
+        onboard_without_telegram(application, 6005)  # the same 07:30 reminder, a chat Telegram never saw
         mark = bot_api.mark(dan.id)
         clock.moment = MONDAY_0730
         assert await scheduler.tick() == 1
@@ -162,7 +165,7 @@ async def test_reminder_refused_as_a_bad_request_is_not_retried_every_minute(bot
     coach = make_coach(tmp_path / "data", clock)
     async with running_bot(bot_api, coach) as application:
         scheduler = application.bot_data["scheduler"]
-        onboard_without_telegram(coach, 6006)
+        onboard_without_telegram(application, 6006)
         clock.moment = MONDAY_0730
         await scheduler.tick()
         for _ in range(3):
