@@ -166,22 +166,9 @@ def _retest_panel(axes: Axes, labels: object, retests: list[dict], start: date, 
             when, reps, color=SORE_SIDE, linewidth=2, marker="o", markersize=7, zorder=4, label=labels.reps
         )[0]
     ]
-    other = [
-        (day, row["reps_other"])
-        for day, row in zip(when, rows, strict=True)
-        if row.get("reps_other") is not None
-    ]
-    if other:
-        handles += axes.plot(
-            *zip(*other, strict=True),
-            color=GOOD_SIDE,
-            linewidth=1.5,
-            linestyle="--",
-            marker="s",
-            markersize=6,
-            zorder=3,
-            label=labels.reps_other,
-        )
+    other = known(when, rows, "reps_other")
+    handles += series(axes, other, color=GOOD_SIDE, linewidth=1.5, linestyle="--", marker="s", markersize=6,
+                      zorder=3, label=labels.reps_other)
     top_reps = max(reps + [count for _, count in other])
     ceiling = max(top_reps * 1.35, 5)
     axes.set_ylim(-0.04 * ceiling, ceiling)
@@ -207,29 +194,10 @@ def _retest_panel(axes: Axes, labels: object, retests: list[dict], start: date, 
         )
 
     pains = axes.twinx()
-    handles += pains.plot(
-        when,
-        [row["pain"] for row in rows],
-        color=RAISE_PAIN,
-        linewidth=1,
-        linestyle=":",
-        marker="D",
-        markersize=5,
-        label=labels.raise_pain,
-    )
-    hops = [
-        (day, row["hop_pain"]) for day, row in zip(when, rows, strict=True) if row.get("hop_pain") is not None
-    ]
-    if hops:
-        handles += pains.plot(
-            *zip(*hops, strict=True),
-            color=HOP_PAIN,
-            linewidth=1,
-            linestyle=":",
-            marker="P",
-            markersize=7,
-            label=labels.hop_pain,
-        )
+    handles += series(pains, known(when, rows, "pain"), color=RAISE_PAIN, linewidth=1, linestyle=":",
+                      marker="D", markersize=5, label=labels.raise_pain)
+    handles += series(pains, known(when, rows, "hop_pain"), color=HOP_PAIN, linewidth=1, linestyle=":",
+                      marker="P", markersize=7, label=labels.hop_pain)
     pains.set_ylim(-0.4, 10.6)
     pains.set_yticks([0, 2, 4, 6, 8, 10])
     pains.set_ylabel(labels.retest_pain_axis, fontsize=FONT, color=INK)
@@ -397,3 +365,13 @@ def _day(value: str | date) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(value[:10])
+
+
+def known(when: list, rows: list[dict], key: str) -> list[tuple]:
+    """(day, value) for the retests that have a value for `key` (a test not done is a gap)."""
+    return [(day, row[key]) for day, row in zip(when, rows, strict=True) if row.get(key) is not None]
+
+
+def series(axes: Axes, points: list[tuple], **style) -> list[Line2D]:
+    """One line of points on the axes, or nothing when there are none."""
+    return axes.plot(*zip(*points, strict=True), **style) if points else []

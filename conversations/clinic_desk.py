@@ -14,19 +14,9 @@ import unicodedata
 from datetime import date
 from typing import TYPE_CHECKING
 
+from conversations import challenges as groups
 from conversations import questionnaire
-from conversations.challenges import (
-    Challenge,
-    ChallengeFormError,
-    admit,
-    challenge_from_form,
-    csv_export,
-    enrol,
-    enrolment_open,
-    join_waitlist,
-    leave,
-    roster_row,
-)
+from conversations.challenges import Challenge, ChallengeFormError
 from conversations.flow import QUESTION_STATES
 from conversations.replies import Button, Message
 
@@ -97,7 +87,7 @@ def offer(turn: Turn, found: Challenge) -> None:
         return
     if turn.mode in ("none", "paused"):
         turn.fire("consider_invite")
-    if enrolment_open(found, today):
+    if groups.enrolment_open(found, today):
         buttons = [[Button("join", f"g|join:{found.code}")], [Button("not_now", "g|notnow")]]
         turn.show("clinic/join.j2", buttons, challenge=found)
     else:
@@ -110,7 +100,7 @@ def join(turn: Turn, code: str) -> None:
     if found is None:
         turn.stale()
         return
-    if enrol(found, turn.runner_id, safe_name(turn.given_name), clinic_today(turn)) == "closed":
+    if groups.enrol(found, turn.runner_id, safe_name(turn.given_name), clinic_today(turn)) == "closed":
         offer(turn, found)
         return
     save(turn, found)
@@ -123,7 +113,7 @@ def waitlist(turn: Turn, code: str) -> None:
     if found is None:
         turn.stale()
         return
-    if join_waitlist(found, turn.runner_id, safe_name(turn.given_name), clinic_today(turn)):
+    if groups.join_waitlist(found, turn.runner_id, safe_name(turn.given_name), clinic_today(turn)):
         save(turn, found)
     turn.show("clinic/waitlisted.j2", challenge=found)
     decided(turn)
@@ -146,7 +136,7 @@ def leave_command(turn: Turn, argument: str = "") -> None:
     if found is None:
         turn.show("clinic/not_in_one.j2")
         return
-    leave(found, turn.runner_id)
+    groups.leave(found, turn.runner_id)
     save(turn, found)
     turn.show("clinic/left.j2", challenge=found)
 
@@ -165,7 +155,7 @@ def forget_in_challenges(turn: Turn) -> None:
     """On /delete: no challenge keeps the runner's id or name."""
     for found in all_challenges(turn):
         before = (len(found.participants), len(found.waitlist))
-        leave(found, turn.runner_id)
+        groups.leave(found, turn.runner_id)
         if (len(found.participants), len(found.waitlist)) != before:
             save(turn, found)
 
@@ -193,7 +183,7 @@ def new_challenge(turn: Turn, argument: str = "") -> None:
         turn.show("clinic/form.j2")
     else:
         try:
-            created = challenge_from_form(argument, turn.runner_id, clinic_today(turn))
+            created = groups.challenge_from_form(argument, turn.runner_id, clinic_today(turn))
         except ChallengeFormError as error:
             turn.show("clinic/form_problems.j2", problems=error.problems)
             turn.show("clinic/form.j2")
@@ -219,7 +209,7 @@ def admins_challenge(turn: Turn, argument: str) -> Challenge | None:
 
 def rows(turn: Turn, found: Challenge) -> list:
     today = clinic_today(turn)
-    return [roster_row(found, p, turn.store.load(p["id"]), turn.store.checkins(p["id"]), today)
+    return [groups.roster_row(found, p, turn.store.load(p["id"]), turn.store.checkins(p["id"]), today)
             for p in found.participants]
 
 
@@ -259,7 +249,7 @@ def show_waitlist(turn: Turn, argument: str = "") -> None:
 def admit_button(turn: Turn, argument: str) -> None:
     code, _, runner = argument.partition(":")
     found = challenge(turn, code) if is_admin(turn) else None
-    if found is None or not runner.isdigit() or not admit(found, int(runner), clinic_today(turn)):
+    if found is None or not runner.isdigit() or not groups.admit(found, int(runner), clinic_today(turn)):
         turn.stale()
         return
     save(turn, found)
@@ -328,5 +318,5 @@ def export_challenge(turn: Turn, argument: str) -> None:
     else:
         data = [(p, turn.store.checkins(p["id"])) for p in found.participants]
         reply = turn.show("clinic/export.j2", challenge=found)
-        table = csv_export(found, data, clinic_today(turn))
+        table = groups.csv_export(found, data, clinic_today(turn))
         reply.document = (f"challenge-{found.start}.csv", table.encode())

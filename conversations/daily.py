@@ -87,20 +87,21 @@ def set_active(turn: Turn, active: bool, template: str) -> None:
 # --- the reminder's buttons -----------------------------------------------------------------
 
 
-def done_today(turn: Turn, argument: str) -> None:
-    if not button_day(turn, argument):
-        turn.stale()
-        return
-    turn.record["done_on"] = argument
-    turn.show("reminders/done.j2")
+def mark_the_day(key: str, template: str):
+    """A reminder button that notes today (Done, Skip today)."""
+
+    def tapped(turn: Turn, argument: str) -> None:
+        if not button_day(turn, argument):
+            turn.stale()
+            return
+        turn.record[key] = argument
+        turn.show(template)
+
+    return tapped
 
 
-def skip_today(turn: Turn, argument: str) -> None:
-    if not button_day(turn, argument):
-        turn.stale()
-        return
-    turn.record["skipped_on"] = argument
-    turn.show("reminders/skipped.j2")
+done_today = mark_the_day("done_on", "reminders/done.j2")
+skip_today = mark_the_day("skipped_on", "reminders/skipped.j2")
 
 
 def snooze(turn: Turn, argument: str) -> None:

@@ -95,14 +95,8 @@ class Engine:
     def __init__(self, store: RunnerStore, clinic: Clinic, protocol: Protocol,
                  now: Callable[[], datetime]) -> None:
         self.services = Services(store, clinic, protocol, now)
-
-    @property
-    def store(self) -> RunnerStore:
-        return self.services.store
-
-    @property
-    def clinic(self) -> Clinic:
-        return self.services.clinic
+        self.store = store
+        self.clinic = clinic
 
     def handle(self, runner_id: int, event: Event) -> Outcome:
         """What one event decided. Never raises: if anything fails, nothing of the event is

@@ -57,6 +57,12 @@ def ask(turn: Turn, *, edit: bool = False, again: bool = False) -> Reply:
     return reply
 
 
+def ask_unless_interrupted(turn: Turn) -> None:
+    """Entering a question: ask it, unless an interruption holds the questions until it is over."""
+    if turn.mode == "none":
+        ask(turn)
+
+
 def where_we_are(turn: Turn) -> None:
     """The current question again, with the buttons already sent (nothing changes)."""
     if turn.state in QUESTION_STATES and turn.mode == "none":

@@ -3,7 +3,8 @@
 `Turn` is the machine's model (`conversations.flow.Conversation`) for the length of one event.
 Every part of the conversation (`questionnaire`, `onboarding`, `safety_check`, `daily`,
 `clinic_desk`, `privacy`) is a module of functions that take the turn; it is their one
-declared interface. The machine's callbacks are at the bottom: each hands over to its module.
+declared interface. The machine's callbacks (`CALLBACKS`, at the bottom) are functions of those
+modules too.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class Turn(Conversation):
     def __init__(self, record: dict, services: Services, name: str = "") -> None:
         super().__init__(record)
         self.services = services
+        self.store: RunnerStore = services.store
+        self.clinic: Clinic = services.clinic
+        self.protocol: Protocol = services.protocol
         self.given_name = name  # Telegram's first name: kept only if they join a challenge
         self.replies: list[Reply] = []
         self.messages: list[Message] = []  # for other chats
@@ -54,18 +58,6 @@ class Turn(Conversation):
     @property
     def runner_id(self) -> int:
         return self.record["runner_id"]
-
-    @property
-    def store(self) -> RunnerStore:
-        return self.services.store
-
-    @property
-    def clinic(self) -> Clinic:
-        return self.services.clinic
-
-    @property
-    def protocol(self) -> Protocol:
-        return self.services.protocol
 
     def now(self) -> datetime:
         return self.services.now()
@@ -125,36 +117,19 @@ class Turn(Conversation):
     def publish_schedule(self) -> None:
         self.schedule_changed = True
 
-    # --- the machine's callbacks (conversations.flow names them) -----------------------------
 
-    def ask(self) -> None:
-        if self.mode == "none":  # an interruption holds the questions until it is over
-            questionnaire.ask(self)
-
-    def assess(self) -> None:
-        onboarding.assess(self)
-
-    def show_urgent(self) -> None:
-        onboarding.show_urgent(self)
-
-    def show_still_urgent(self) -> None:
-        onboarding.show_still_urgent(self)
-
-    def clear_to_answer_again(self) -> None:
-        onboarding.clear_to_answer_again(self)
-
-    def show_referral(self) -> None:
-        onboarding.show_referral(self)
-
-    def show_plan(self) -> None:
-        onboarding.show_plan(self)
-
-    def save_reminders(self) -> None:
-        daily.save_reminders(self)
-
-    def apply_checkin(self) -> None:
-        daily.apply_checkin(self)
-
-    def apply_retest(self) -> None:
-        daily.apply_retest(self)
-
+# The machine's callbacks (conversations.flow names them), each done by the part that owns it.
+CALLBACKS = {
+    "ask": questionnaire.ask_unless_interrupted,
+    "assess": onboarding.assess,
+    "show_urgent": onboarding.show_urgent,
+    "show_still_urgent": onboarding.show_still_urgent,
+    "clear_to_answer_again": onboarding.clear_to_answer_again,
+    "show_referral": onboarding.show_referral,
+    "show_plan": onboarding.show_plan,
+    "save_reminders": daily.save_reminders,
+    "apply_checkin": daily.apply_checkin,
+    "apply_retest": daily.apply_retest,
+}
+for _name, _part in CALLBACKS.items():
+    setattr(Turn, _name, _part)
