@@ -21,16 +21,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
+from telegram.error import InvalidToken
 
-from bot.config import Settings, load_settings
-from bot.telegram_app import build_application
+from bot.config import Settings, SettingsError, load_settings
+from bot.telegram_app import ALLOWED_UPDATES, build_application
 from bot.terminal import chat
-from conversations.answers import Answers, describe_errors, parse_answers
+from conversations.answers import Answers, contract_json, describe_errors, parse_answers
 from conversations.challenges import Challenge, ChallengeFormError, challenge_from_form, csv_export
 from conversations.clinic import ClinicError, load_clinic
-from conversations.coach import Coach
+from conversations.engine import Engine
 from conversations.flow import mermaid_diagram
-from conversations.messages import html_to_text, render
+from conversations.messages import html_to_text, render, template_module
 from conversations.plan import plan_for_answers
 from conversations.protocol import DEFAULT_PROTOCOL, Protocol, ProtocolError, load_protocol
 from conversations.triage import assess
@@ -76,7 +77,7 @@ def positive_week(text: str) -> int:
 
 def triage_command(args: argparse.Namespace, protocol: Protocol) -> int:
     assessment = assess(read_answers(args.answers))
-    print(json.dumps(assessment.model_dump(), indent=2, ensure_ascii=False))
+    print(json.dumps(contract_json(assessment), indent=2, ensure_ascii=False))
     return 0
 
 
@@ -84,10 +85,7 @@ def plan_command(args: argparse.Namespace, protocol: Protocol) -> int:
     answers = read_answers(args.answers)
     assessment, plan = plan_for_answers(answers, on=args.date, week=args.week, protocol=protocol)
     if args.json:
-        output = {
-            "assessment": assessment.model_dump(),
-            "plan": plan.as_json() if plan else None,
-        }
+        output = {"assessment": contract_json(assessment), "plan": plan_json(plan) if plan else None}
         print(json.dumps(output, indent=2, ensure_ascii=False))
     elif plan is None:
         print(html_to_text(render("triage/no_plan.j2", assessment=assessment)))
@@ -96,12 +94,21 @@ def plan_command(args: argparse.Namespace, protocol: Protocol) -> int:
     return 0
 
 
-def build_coach(settings: Settings, protocol: Protocol) -> Coach:
+def plan_json(plan) -> dict:
+    """The plan as data, each exercise with its dose written out as the runner reads it."""
+    data = plan.as_json()
+    dose = template_module("plan/_dose.j2").dose
+    for exercise, planned in zip(data["exercises"], plan.exercises, strict=True):
+        exercise["dose"] = str(dose(planned))
+    return data
+
+
+def build_engine(settings: Settings, protocol: Protocol) -> Engine:
     try:
         clinic = load_clinic(settings.clinic_file)
     except ClinicError as error:
         raise BadInput(f"achilles-coach cannot start: the clinic file has problems.\n{error}") from None
-    return Coach(open_store(settings.data_dir), clinic, protocol, now=lambda: datetime.now(UTC))
+    return Engine(open_store(settings.data_dir), clinic, protocol, now=lambda: datetime.now(UTC))
 
 
 def configure_logging() -> None:
@@ -112,23 +119,25 @@ def configure_logging() -> None:
 
 def run_command(args: argparse.Namespace, protocol: Protocol) -> int:
     settings = load_settings()
-    if not settings.token:
+    if settings.token is None:
         raise BadInput("TELEGRAM_BOT_TOKEN is not set: put it in the environment or a .env file.")
-    coach = build_coach(settings, protocol)
+    engine = build_engine(settings, protocol)
     configure_logging()
-    build_application(settings.token, settings.api_base_url, coach).run_polling(
-        allowed_updates=["message", "edited_message", "callback_query"]
-    )
+    application = build_application(settings.token.get_secret_value(), settings.base_url, engine)
+    try:
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    except InvalidToken:
+        raise BadInput("Telegram refused the token: check TELEGRAM_BOT_TOKEN (not shown here).") from None
     return 0
 
 
 def chat_command(args: argparse.Namespace, protocol: Protocol) -> int:
-    return chat(build_coach(load_settings(), protocol), TERMINAL_RUNNER_ID)
+    return chat(build_engine(load_settings(), protocol), TERMINAL_RUNNER_ID)
 
 
 def default_command(args: argparse.Namespace, protocol: Protocol) -> int:
     """On Telegram when a token is set, otherwise a chat in this terminal."""
-    if load_settings().token:
+    if load_settings().token is not None:
         return run_command(args, protocol)
     return chat_command(args, protocol)
 
@@ -143,24 +152,28 @@ def diagram_command(args: argparse.Namespace, protocol: Protocol) -> int:
 CLI_ADMIN = 0  # challenges made at the command line, by clinic staff on the server
 
 
+def clinic_today(engine: Engine) -> date:
+    return engine.services.now().astimezone(engine.clinic.zone).date()
+
+
 def challenge_create(args: argparse.Namespace, protocol: Protocol) -> int:
     lines = [f"name: {args.name}", f"start: {args.start}", f"weeks: {args.weeks}", f"places: {args.places}"]
     lines += [f"deadline: {args.deadline}"] if args.deadline else []
     lines += [f"session: {session}" for session in args.session]
-    coach = build_coach(load_settings(), protocol)
+    engine = build_engine(load_settings(), protocol)
     try:
-        challenge = challenge_from_form("\n".join(lines), CLI_ADMIN, coach.today())
+        challenge = challenge_from_form("\n".join(lines), CLI_ADMIN, clinic_today(engine))
     except ChallengeFormError as error:
         raise BadInput("\n".join(error.problems)) from None
-    coach.store.save_challenge(challenge.model_dump(mode="json"))
+    engine.store.save_challenge(challenge.model_dump(mode="json"))
     print(f"{challenge.name}: code {challenge.code}")
     print(f"invite link: https://t.me/{args.bot_username}?start={challenge.code}")
     return 0
 
 
 def challenge_list(args: argparse.Namespace, protocol: Protocol) -> int:
-    coach = build_coach(load_settings(), protocol)
-    for stored in sorted(coach.store.challenges(), key=lambda c: c["start"]):
+    engine = build_engine(load_settings(), protocol)
+    for stored in sorted(engine.store.challenges(), key=lambda c: c["start"]):
         challenge = Challenge.model_validate(stored)
         print(f"{challenge.code}  {challenge.start}  {challenge.weeks} weeks  "
               f"{len(challenge.participants)}/{challenge.places} places  "
@@ -169,13 +182,13 @@ def challenge_list(args: argparse.Namespace, protocol: Protocol) -> int:
 
 
 def challenge_export(args: argparse.Namespace, protocol: Protocol) -> int:
-    coach = build_coach(load_settings(), protocol)
-    stored = next((c for c in coach.store.challenges() if c["code"] == args.code), None)
+    engine = build_engine(load_settings(), protocol)
+    stored = next((c for c in engine.store.challenges() if c["code"] == args.code), None)
     if stored is None:
         raise BadInput(f"no challenge with code {args.code}")
     challenge = Challenge.model_validate(stored)
-    data = [(p, coach.store.checkins(p["id"])) for p in challenge.participants]
-    text = csv_export(challenge, data, coach.today())
+    data = [(p, engine.store.checkins(p["id"])) for p in challenge.participants]
+    text = csv_export(challenge, data, clinic_today(engine))
     if args.output:
         args.output.write_text(text, encoding="utf-8")
     else:
@@ -243,6 +256,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     try:
         return args.handler(args, protocol)
-    except BadInput as error:
+    except (BadInput, SettingsError) as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,41 +1,59 @@
-"""Settings from the environment (and a `.env` file in the working directory).
+"""Settings from the environment (and a `.env` file in the working directory), validated.
 
 TELEGRAM_BOT_TOKEN      the bot's token from @BotFather; without it the terminal chat runs
 TELEGRAM_API_BASE_URL   a Bot API server root ending in /bot (the token is appended)
 ACHILLES_DATA_DIR       where runners' data lives (default ./data)
 ACHILLES_CLINIC_FILE    the clinic's TOML file (default: the shipped clinic.example.toml)
+
+The token is a `SecretStr`: printing the settings, or an error about them, never shows it.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
-from dotenv import load_dotenv
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from conversations.clinic import EXAMPLE_CLINIC_FILE
 
 TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 
 
-@dataclass(frozen=True)
-class Settings:
-    token: str | None
-    api_base_url: str
-    data_dir: Path
-    clinic_file: Path
+class SettingsError(Exception):
+    """A setting has a value the bot cannot use; the message names it."""
 
-    def __repr__(self) -> str:  # never print the token
-        token = "set" if self.token else "not set"
-        return f"Settings(token={token}, api_base_url={self.api_base_url!r}, data_dir={self.data_dir})"
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    token: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_BOT_TOKEN")
+    api_base_url: AnyHttpUrl = Field(default=AnyHttpUrl(TELEGRAM_BASE_URL),
+                                     validation_alias="TELEGRAM_API_BASE_URL")
+    data_dir: Path = Field(default=Path("data"), validation_alias="ACHILLES_DATA_DIR")
+    clinic_file: Path = Field(default=EXAMPLE_CLINIC_FILE, validation_alias="ACHILLES_CLINIC_FILE")
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return value or None
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _ends_with_bot(cls, value: AnyHttpUrl) -> AnyHttpUrl:
+        if not str(value).rstrip("/").endswith("/bot"):
+            raise ValueError("must end in /bot, e.g. https://api.telegram.org/bot (the token is appended)")
+        return value
+
+    @property
+    def base_url(self) -> str:
+        """The Bot API root as python-telegram-bot takes it."""
+        return str(self.api_base_url).rstrip("/")
 
 
 def load_settings() -> Settings:
-    load_dotenv(override=False)
-    return Settings(
-        token=os.environ.get("TELEGRAM_BOT_TOKEN") or None,
-        api_base_url=os.environ.get("TELEGRAM_API_BASE_URL") or TELEGRAM_BASE_URL,
-        data_dir=Path(os.environ.get("ACHILLES_DATA_DIR") or "data"),
-        clinic_file=Path(os.environ.get("ACHILLES_CLINIC_FILE") or EXAMPLE_CLINIC_FILE),
-    )
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors(include_input=False)]
+        raise SettingsError("settings: " + "; ".join(problems)) from None

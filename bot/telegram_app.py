@@ -1,7 +1,8 @@
 """The Telegram adapter: updates in, `Coach` events; `Reply` objects out, Telegram messages.
 
 Nothing clinical is decided here. One `main`-style builder (`build_application`) wires the
-handlers; each handler is short and named after what it answers.
+handlers; each handler is short and named after what it answers. The engine's replies are data;
+they are drawn here (`render_reply`) and sent as HTML (the application's `Defaults`).
 """
 
 from __future__ import annotations
@@ -27,21 +28,25 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    Defaults,
     MessageHandler,
     filters,
 )
 from telegram.request import BaseRequest
 
 from bot.scheduler import ReminderScheduler
-from conversations.coach import COMMANDS, Coach, Event, Reply
-from conversations.messages import render, template_module
+from conversations.engine import COMMANDS, Engine
+from conversations.messages import Screen, render, render_reply, template_module
+from conversations.replies import Event, Reply
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 20  # how often the reminder scheduler looks for what has fallen due
 RETRY_PAUSES = (1, 2, 4)  # seconds between attempts when the network fails
 CONCURRENT_UPDATES = 32
 PRIVATE = filters.ChatType.PRIVATE
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# Every message is the HTML our templates render; a link in it is never worth a preview.
+DEFAULTS = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
+ALLOWED_UPDATES = ["message", "callback_query"]  # edited messages are ignored by design
 
 
 REPLY = "reply"  # rate_limit_args for an answer to a runner's own message (see PacedRateLimiter)
@@ -90,12 +95,12 @@ class PacedRateLimiter(AIORateLimiter):
             await sleep(slot - now)
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
+def keyboard(screen: Screen) -> InlineKeyboardMarkup | None:
+    if not screen.buttons:
         return None
     rows = [
-        [InlineKeyboardButton(b.label, callback_data=b.data, url=b.url) for b in row]
-        for row in reply.buttons
+        [InlineKeyboardButton(key.label, callback_data=key.data, url=key.url) for key in row]
+        for row in screen.buttons
     ]
     return InlineKeyboardMarkup(rows)
 
@@ -131,21 +136,21 @@ def _short_lines(html: str, limit: int):
         yield line
 
 
-def merged(replies: list[Reply]) -> list[Reply]:
-    """Join plain text replies onto the next one: one message instead of a burst (Telegram
+def merged(screens: list[Screen]) -> list[Screen]:
+    """Join plain text screens onto the next one: one message instead of a burst (Telegram
     paces each chat to about one message a second)."""
-    out: list[Reply] = []
+    out: list[Screen] = []
     carry = ""
-    for reply in replies:
-        if reply.html and not (reply.buttons or reply.edit or reply.document or reply.photo):
-            carry = f"{carry}\n\n{reply.html}" if carry else reply.html
+    for screen in screens:
+        if screen.html and not (screen.buttons or screen.edit or screen.document or screen.photo):
+            carry = f"{carry}\n\n{screen.html}" if carry else screen.html
             continue
-        if carry and reply.html and not reply.edit:
-            reply = replace(reply, html=f"{carry}\n\n{reply.html}")
+        if carry and screen.html and not screen.edit:
+            screen = replace(screen, html=f"{carry}\n\n{screen.html}")
             carry = ""
-        out.append(reply)
+        out.append(screen)
     if carry:
-        out.append(Reply(carry))
+        out.append(Screen(carry))
     return out
 
 
@@ -171,54 +176,55 @@ def reply_limits(bot, broadcast: bool) -> str | None:
     return REPLY if bot.rate_limiter is not None and not broadcast else None
 
 
+def drawn(bot, replies: list[Reply]) -> list[Screen]:
+    """The engine's replies as screens; invite links carry this bot's username."""
+    return merged([render_reply(reply, bot_username=bot.username) for reply in replies])
+
+
 async def deliver(bot, chat_id: int, replies: list[Reply], query=None, *, broadcast: bool = False) -> None:
     """Send the engine's replies to one chat (editing the tapped message where asked).
 
     `broadcast` marks messages the runner did not just ask for (reminders, announcements).
     """
     limits = reply_limits(bot, broadcast)
-    for reply in merged(replies):
-        if reply.document is not None or reply.photo is not None:
-            await send_file(bot, chat_id, reply, limits)  # the text goes with it, as its caption
-        elif reply.html and reply.edit and query is not None:
+    for screen in drawn(bot, replies):
+        if screen.document is not None or screen.photo is not None:
+            await send_file(bot, chat_id, screen, limits)  # the text goes with it, as its caption
+        elif screen.html and screen.edit and query is not None:
             try:
                 await with_retry(
-                    bot.edit_message_text, reply.html, chat_id=chat_id,
-                    message_id=query.message.message_id, parse_mode=ParseMode.HTML,
-                    reply_markup=keyboard(reply), link_preview_options=NO_PREVIEW, rate_limit_args=limits,
+                    bot.edit_message_text, screen.html, chat_id=chat_id,
+                    message_id=query.message.message_id, reply_markup=keyboard(screen),
+                    rate_limit_args=limits,
                 )
             except BadRequest as error:
                 if "not modified" not in str(error).lower():
                     raise
-        elif reply.html:
-            parts = split_message(reply.html)
+        elif screen.html:
+            parts = split_message(screen.html)
             for index, part in enumerate(parts):
                 last = index == len(parts) - 1
-                await with_retry(
-                    bot.send_message, chat_id, part, parse_mode=ParseMode.HTML,
-                    reply_markup=keyboard(reply) if last else None,
-                    link_preview_options=NO_PREVIEW, rate_limit_args=limits,
-                )
+                markup = keyboard(screen) if last else None
+                await with_retry(bot.send_message, chat_id, part, reply_markup=markup, rate_limit_args=limits)
 
 
-async def send_file(bot, chat_id: int, reply: Reply, limits: str | None) -> None:
-    caption = reply.html if len(reply.html) <= MessageLimit.CAPTION_LENGTH else None
-    if caption is None and reply.html:
-        await with_retry(bot.send_message, chat_id, reply.html, parse_mode=ParseMode.HTML,
-                         rate_limit_args=limits)
-    if reply.photo is not None:
-        await with_retry(bot.send_photo, chat_id, photo=reply.photo, caption=caption,
-                         parse_mode=ParseMode.HTML, reply_markup=keyboard(reply), rate_limit_args=limits)
+async def send_file(bot, chat_id: int, screen: Screen, limits: str | None) -> None:
+    caption = screen.html if len(screen.html) <= MessageLimit.CAPTION_LENGTH else None
+    if caption is None and screen.html:
+        await with_retry(bot.send_message, chat_id, screen.html, rate_limit_args=limits)
+    if screen.photo is not None:
+        await with_retry(bot.send_photo, chat_id, photo=screen.photo, caption=caption,
+                         reply_markup=keyboard(screen), rate_limit_args=limits)
     else:
-        name, content = reply.document
+        name, content = screen.document
         await with_retry(bot.send_document, chat_id, document=content, filename=name, caption=caption,
-                         parse_mode=ParseMode.HTML, reply_markup=keyboard(reply), rate_limit_args=limits)
+                         reply_markup=keyboard(screen), rate_limit_args=limits)
 
 
 async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
     query = update.callback_query
     if query is not None:
-        notice = next((reply.notice for reply in replies if reply.notice), None)
+        notice = next((render(reply.notice) for reply in replies if reply.notice), None)
         try:
             await with_retry(context.bot.answer_callback_query, query.id, notice,
                              rate_limit_args=reply_limits(context.bot, False))
@@ -228,12 +234,13 @@ async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, repli
 
 
 async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Event) -> None:
-    coach: Coach = context.bot_data["coach"]
-    replies = coach.handle(update.effective_user.id, replace(event, name=update.effective_user.first_name))
-    await send_replies(update, context, replies)
+    engine: Engine = context.bot_data["engine"]
+    outcome = engine.handle(update.effective_user.id, replace(event, name=update.effective_user.first_name))
     scheduler: ReminderScheduler = context.bot_data["scheduler"]
-    for chat_id, others in coach.take_outbox():  # alerts to admins, announcements: in the background
-        context.application.create_task(scheduler.send_once(chat_id, others))
+    scheduler.apply(outcome.schedules)
+    await send_replies(update, context, outcome.replies)
+    for message in outcome.messages:  # alerts to admins, announcements: in the background
+        context.application.create_task(scheduler.send_message(message))
 
 
 async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -266,14 +273,12 @@ async def location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stickers, photos, voice and the like: say what works instead."""
-    await update.effective_message.reply_text(render("common/not_text.j2"), parse_mode=ParseMode.HTML)
+    await update.effective_message.reply_text(render("common/not_text.j2"))
 
 
 async def group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """In a group the bot only points to a private chat: health answers are personal."""
-    await update.effective_message.reply_text(
-        render("common/private_only.j2", username=context.bot.username), parse_mode=ParseMode.HTML
-    )
+    await update.effective_message.reply_text(render("common/private_only.j2", username=context.bot.username))
 
 
 async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -281,8 +286,8 @@ async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("update %s failed", update_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":
         try:
-            sorry = render("common/sorry.j2", clinic=context.bot_data["coach"].clinic)
-            await context.bot.send_message(update.effective_chat.id, sorry, parse_mode=ParseMode.HTML)
+            sorry = render("common/sorry.j2", clinic=context.bot_data["engine"].clinic)
+            await context.bot.send_message(update.effective_chat.id, sorry)
         except Exception:  # the apology itself failed; the log already has the cause
             log.warning("could not apologise for update %s", update_id)
 
@@ -293,7 +298,7 @@ async def register_commands(application: Application) -> None:
     everyone = [BotCommand(name, menu.commands[name]) for name in COMMANDS if name in menu.commands]
     await application.bot.set_my_commands(everyone)
     desk = [BotCommand(name, text) for name, text in menu.admin_commands.items()]
-    for admin_id in application.bot_data["coach"].clinic.admin_ids:
+    for admin_id in application.bot_data["engine"].clinic.admin_ids:
         try:
             await application.bot.set_my_commands(everyone + desk, scope=BotCommandScopeChat(admin_id))
         except (BadRequest, Forbidden):
@@ -311,13 +316,13 @@ async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_start(application: Application) -> None:
-    application.bot_data["coach"].bot_username = application.bot.username
     await register_commands(application)
     await start_reminders(application)
 
 
 def build_application(
-    token: str, base_url: str, coach: Coach, *, rate_limited: bool = True, request: BaseRequest | None = None
+    token: str, base_url: str, engine: Engine, *, rate_limited: bool = True,
+    request: BaseRequest | None = None,
 ) -> Application:
     """The bot. `rate_limited=False` lets tests that are not about pacing run at full speed;
     `request` replaces the HTTP client (tests hand the Bot API calls to a simulated Telegram)."""
@@ -327,6 +332,7 @@ def build_application(
         ApplicationBuilder()
         .token(token)
         .base_url(base_url)
+        .defaults(DEFAULTS)
         .post_init(on_start)
         .concurrent_updates(CONCURRENT_UPDATES)
     )
@@ -335,12 +341,12 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
-    application.bot_data["coach"] = coach
+    application.bot_data["engine"] = engine
 
     async def send(runner_id: int, replies: list[Reply]) -> None:
         await deliver(application.bot, runner_id, replies, broadcast=True)
 
-    application.bot_data["scheduler"] = ReminderScheduler(coach, send)
+    application.bot_data["scheduler"] = ReminderScheduler(engine, send)
     messages = filters.UpdateType.MESSAGE  # edited messages are ignored by design
     application.add_handler(MessageHandler(~PRIVATE & filters.COMMAND & messages, group_message))
     application.add_handler(CommandHandler(list(COMMANDS), command, filters=PRIVATE & messages))

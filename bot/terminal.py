@@ -10,31 +10,33 @@ import string
 import sys
 from typing import TextIO
 
-from conversations.coach import Coach, Event, Reply
-from conversations.messages import html_to_text, render
+from conversations.engine import Engine
+from conversations.messages import Screen, html_to_text, render, render_reply
+from conversations.replies import Event
 
 LETTERS = string.ascii_lowercase
+BOT_USERNAME = "achilles_coach_bot"  # for invite links shown in the terminal
 
 
-def show(replies: list[Reply], out: TextIO) -> dict[str, str]:
-    """Print the replies; return the buttons of the last keyboard by letter."""
+def show(screens: list[Screen], out: TextIO) -> dict[str, str]:
+    """Print the screens; return the buttons of the last keyboard by letter."""
     choices: dict[str, str] = {}
-    for reply in replies:
-        if reply.notice:
-            print(f"({reply.notice})", file=out)
-        if reply.html:
-            print(html_to_text(reply.html), file=out)
-        if reply.buttons:
+    for screen in screens:
+        if screen.notice:
+            print(f"({html_to_text(screen.notice)})", file=out)
+        if screen.html:
+            print(html_to_text(screen.html), file=out)
+        if screen.buttons:
             choices = {}
-            for button in (b for row in reply.buttons for b in row):
-                letter = LETTERS[len(choices)]
-                if button.url:
-                    print(f"   {button.label}: {button.url}", file=out)
+            for key in (key for row in screen.buttons for key in row):
+                if key.url:
+                    print(f"   {key.label}: {key.url}", file=out)
                     continue
-                choices[letter] = button.data
-                print(f"  {letter}) {button.label}", file=out)
-        if reply.document is not None:
-            name, content = reply.document
+                letter = LETTERS[len(choices)]
+                choices[letter] = key.data
+                print(f"  {letter}) {key.label}", file=out)
+        if screen.document is not None:
+            name, content = screen.document
             print(f"[file {name}, {len(content)} bytes]", file=out)
         print(file=out)
     return choices
@@ -49,18 +51,23 @@ def event_for(line: str, choices: dict[str, str]) -> Event:
     return Event("text", line)
 
 
-def chat(coach: Coach, runner_id: int, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+def converse(engine: Engine, runner_id: int, event: Event, out: TextIO, choices: dict[str, str]) -> dict:
+    """One line from the terminal through the engine; returns the buttons to tap next."""
+    replies = engine.handle(runner_id, event).replies
+    screens = [render_reply(reply, bot_username=BOT_USERNAME) for reply in replies]
+    shown = show(screens, out)
+    return shown if any(screen.buttons for screen in screens) else choices
+
+
+def chat(engine: Engine, runner_id: int, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
     print(html_to_text(render("terminal/intro.j2")), file=out)
-    choices = show(coach.handle(runner_id, Event("command", "start")), out)
+    choices = converse(engine, runner_id, Event("command", "start"), out, {})
     for raw in stdin:
         line = raw.strip()
         if not line:
             continue
         if line in ("/quit", "/exit"):
             break
-        replies = coach.handle(runner_id, event_for(line, choices))
-        new_choices = show(replies, out)
-        if any(reply.buttons for reply in replies):
-            choices = new_choices
+        choices = converse(engine, runner_id, event_for(line, choices), out, choices)
     print(html_to_text(render("terminal/bye.j2")), file=out)
     return 0

@@ -91,8 +91,12 @@ class Answers(_Strict):
 
 
 class Reason(_Strict):
+    """Why: a rule of the brief that fired, with what made it fire. Its words are rendered when
+    shown (`templates/reasons/`), never stored."""
+
     rule: str
-    text: str
+    whys: list[str]
+    facts: dict[str, int | float | bool | str | None]
 
 
 class Assessment(_Strict):
@@ -102,6 +106,15 @@ class Assessment(_Strict):
     running: Running
     modifications: list[Modification]
     reasons: list[Reason]
+
+
+def contract_json(assessment: Assessment) -> dict:
+    """The assessment as INTAKE.md's contract has it: each reason with its plain-language text."""
+    from conversations.messages import reason_text  # the contract's only words
+
+    data = assessment.model_dump()
+    data["reasons"] = [{"rule": r.rule, "text": reason_text(r)} for r in assessment.reasons]
+    return data
 
 
 def parse_answers(data: object) -> Answers:

@@ -58,6 +58,7 @@ class Challenge(BaseModel):
     participants: list[dict] = []  # {"id", "name", "joined"}
     waitlist: list[dict] = []  # {"id", "name", "asked"}
     sent: list[str] = []  # session reminders already sent, so none goes twice
+    announcements: list[dict] = []  # {"id", "by", "text", "sent"}: previewed, then sent once
 
     @property
     def end(self) -> date:
@@ -283,7 +284,7 @@ def csv_export(challenge: Challenge, participants: list[tuple[dict, list[dict]]]
         day = max(challenge.start, date.fromisoformat(participant["joined"]))
         while day <= last:
             row = by_day.get(day.isoformat())
-            values = [day.isoformat(), participant["id"], participant["name"]]
+            values = [day.isoformat(), participant["id"], spreadsheet_safe(participant["name"])]
             if row is None:
                 values += ["", 0, "", "", "", "", "", ""]
             else:
@@ -295,6 +296,11 @@ def csv_export(challenge: Challenge, participants: list[tuple[dict, list[dict]]]
             writer.writerow(values)
             day += timedelta(days=1)
     return out.getvalue()
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A name a spreadsheet will show as text, never run as a formula (=HYPERLINK(...) and co)."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def blank(value: object) -> object:

@@ -27,14 +27,13 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from conversations.messages import template_module
+from conversations.thresholds import THRESHOLDS as T
 
 SIZE_INCHES = (9, 6)
 DPI = 100
 EMPTY_DAYS = 14  # with no data at all, the last two weeks
 MIN_DAYS = 7  # never squeeze the axis below a week, so one check-in still reads as a day
 
-SAFE_PAIN = 2
-ACCEPTABLE_PAIN = 5
 MORNING_Y = -1.2  # the row of morning markers, under the pain scale
 PHASE_LABEL_ROWS = 4  # phase names close together stack downwards, at most this deep
 
@@ -102,9 +101,9 @@ def _pain_panel(axes: Axes, labels: object, checkins: list[dict], days: list[dat
     by_day = {_day(row["date"]): row for row in checkins}
     by_day = {day: row for day, row in by_day.items() if start <= day <= end}
 
-    axes.axhspan(0, SAFE_PAIN, color=SAFE, alpha=0.18, linewidth=0)
-    axes.axhspan(SAFE_PAIN, ACCEPTABLE_PAIN, color=ACCEPTABLE, alpha=0.2, linewidth=0)
-    axes.axhline(ACCEPTABLE_PAIN, color=TOO_MUCH, linestyle="--", linewidth=1.2)
+    axes.axhspan(0, T.safe_pain, color=SAFE, alpha=0.18, linewidth=0)
+    axes.axhspan(T.safe_pain, T.acceptable_pain, color=ACCEPTABLE, alpha=0.2, linewidth=0)
+    axes.axhline(T.acceptable_pain, color=TOO_MUCH, linestyle="--", linewidth=1.2)
     axes.axhline(-0.5, color="#cfd8dc", linewidth=0.8)
 
     for day, row in by_day.items():
@@ -167,22 +166,9 @@ def _retest_panel(axes: Axes, labels: object, retests: list[dict], start: date, 
             when, reps, color=SORE_SIDE, linewidth=2, marker="o", markersize=7, zorder=4, label=labels.reps
         )[0]
     ]
-    other = [
-        (day, row["reps_other"])
-        for day, row in zip(when, rows, strict=True)
-        if row.get("reps_other") is not None
-    ]
-    if other:
-        handles += axes.plot(
-            *zip(*other, strict=True),
-            color=GOOD_SIDE,
-            linewidth=1.5,
-            linestyle="--",
-            marker="s",
-            markersize=6,
-            zorder=3,
-            label=labels.reps_other,
-        )
+    other = known(when, rows, "reps_other")
+    handles += series(axes, other, color=GOOD_SIDE, linewidth=1.5, linestyle="--", marker="s", markersize=6,
+                      zorder=3, label=labels.reps_other)
     top_reps = max(reps + [count for _, count in other])
     ceiling = max(top_reps * 1.35, 5)
     axes.set_ylim(-0.04 * ceiling, ceiling)
@@ -208,29 +194,10 @@ def _retest_panel(axes: Axes, labels: object, retests: list[dict], start: date, 
         )
 
     pains = axes.twinx()
-    handles += pains.plot(
-        when,
-        [row["pain"] for row in rows],
-        color=RAISE_PAIN,
-        linewidth=1,
-        linestyle=":",
-        marker="D",
-        markersize=5,
-        label=labels.raise_pain,
-    )
-    hops = [
-        (day, row["hop_pain"]) for day, row in zip(when, rows, strict=True) if row.get("hop_pain") is not None
-    ]
-    if hops:
-        handles += pains.plot(
-            *zip(*hops, strict=True),
-            color=HOP_PAIN,
-            linewidth=1,
-            linestyle=":",
-            marker="P",
-            markersize=7,
-            label=labels.hop_pain,
-        )
+    handles += series(pains, known(when, rows, "pain"), color=RAISE_PAIN, linewidth=1, linestyle=":",
+                      marker="D", markersize=5, label=labels.raise_pain)
+    handles += series(pains, known(when, rows, "hop_pain"), color=HOP_PAIN, linewidth=1, linestyle=":",
+                      marker="P", markersize=7, label=labels.hop_pain)
     pains.set_ylim(-0.4, 10.6)
     pains.set_yticks([0, 2, 4, 6, 8, 10])
     pains.set_ylabel(labels.retest_pain_axis, fontsize=FONT, color=INK)
@@ -398,3 +365,13 @@ def _day(value: str | date) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(value[:10])
+
+
+def known(when: list, rows: list[dict], key: str) -> list[tuple]:
+    """(day, value) for the retests that have a value for `key` (a test not done is a gap)."""
+    return [(day, row[key]) for day, row in zip(when, rows, strict=True) if row.get(key) is not None]
+
+
+def series(axes: Axes, points: list[tuple], **style) -> list[Line2D]:
+    """One line of points on the axes, or nothing when there are none."""
+    return axes.plot(*zip(*points, strict=True), **style) if points else []

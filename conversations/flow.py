@@ -1,26 +1,27 @@
-"""The runner's conversation as state machines (transitions), declared in `FLOW` and `MODES`.
+"""The runner's conversation: one machine (transitions) with three regions, declared below.
 
-`FLOW` holds the steps a runner walks through: welcome, consent, the safety screen, each
-question of the questionnaire, the assessment and its outcome (urgent, referred, plan) and
-idle, then the reminder set-up, the daily check-in and the retest. The question chains are
-generated from the question lists in `conversations.intake`: a question with `only_if` is
-skipped when its condition fails, and after a question that `decides_safety` the chain stops
-at the urgent screen as soon as R1-R4 fire.
+- `state`, where the runner is: welcome and consent, the safety screen and each question of
+  the questionnaire, the assessment and its outcome, idle, then the reminder set-up, the daily
+  check-in and the retest. The question chains (onwards with `answered`, back with `back`) are
+  generated from the question lists in `conversations.intake`: a question with `only_if` is
+  skipped when its condition fails, and after a question that `decides_safety` the chain stops
+  at the urgent screen as soon as R1-R4 fire.
+- `mode`, an interruption that leaves the runner where they were: the safety question a
+  worrying message brings up, a pause (/cancel), a deletion waiting to be confirmed, a
+  challenge's invitation waiting for an answer. While one is on, no question is asked.
+- `reach`, whether Telegram still delivers to the runner (they may have blocked the bot).
 
-`MODES` is a second, small machine on the same runner: something that interrupts the
-conversation without moving it (the safety question a worrying message brings up). When it is
-over, the runner is exactly where they were.
-
-`Runner` is the model of both: it wraps the runner's stored record and holds the conditions
-the transitions ask. The engine that feeds them events and turns states into screens is
-`conversations.coach`.
+`Conversation` is the model of all three. The record's "state", "mode" and "reach" move only
+through `fire`, along these rows; nothing else writes them. The conditions the rows name are
+`Conversation`'s methods, pure reads of the record; the callbacks (`on_enter`, `after`) are
+named here and carried out by `conversations.turn.Turn`, which hands each to the module that
+owns that part of the conversation. `docs/conversation.mmd` is drawn from these rows.
 """
 
 from __future__ import annotations
 
 from transitions import Machine
 
-from conversations.answers import parse_answers
 from conversations.intake import (
     CHECKIN_QUESTIONS,
     CLEARANCE_QUESTIONS,
@@ -28,113 +29,156 @@ from conversations.intake import (
     REMINDER_QUESTIONS,
     RETEST_QUESTIONS,
     Question,
-    answers_from,
 )
-from conversations.triage import SafetyFacts, assess, assess_safety, hop_test_is_safe
+from conversations.triage import SafetyFacts, assess_safety, hop_test_is_safe
 
-INTAKE_STATES = [question.id for question in QUESTIONS]
+INTAKE_STATES = [q.id for q in QUESTIONS]
+CHECKIN_STATES = [q.id for q in CHECKIN_QUESTIONS]
 DAILY_STATES = [q.id for q in (*REMINDER_QUESTIONS, *CHECKIN_QUESTIONS, *RETEST_QUESTIONS)]
-CLEARANCE_STATES = [question.id for question in CLEARANCE_QUESTIONS]
+CLEARANCE_STATES = [q.id for q in CLEARANCE_QUESTIONS]
 QUESTION_STATES = INTAKE_STATES + DAILY_STATES + CLEARANCE_STATES
-CHECKIN_STATES = [question.id for question in CHECKIN_QUESTIONS]
-STATES = [
-    "welcome",
-    "consent",
-    "declined",
-    *CLEARANCE_STATES,
-    *INTAKE_STATES,
-    "assessment",
-    "urgent",
-    "referred",
-    "plan",
-    "idle",
-    *DAILY_STATES,
-    "reminders_set",
-    "checked_in",
-    "retested",
-]
+BEFORE_CONSENT = ["welcome", "declined"]
 AFTER_ONBOARDING = ["urgent", "referred", "plan", "idle"]
 CONSENTED = [*QUESTION_STATES, *AFTER_ONBOARDING]
+# Passed through within one event: each does its work on entry and moves on at once.
+PASSING = {"assessment": "assess", "reminders_set": "save_reminders", "checked_in": "apply_checkin",
+           "retested": "apply_retest"}
 
 
-def question_chain(questions: tuple[Question, ...], end: str, stop: str | None = None,
-                   stop_if: str | None = None) -> list[tuple]:
-    """`answered` rows through a list of questions, in order, then to `end`.
+def row(trigger: str, source: str | list[str], dest: str, condition: str | None = None,
+        after: str | None = None) -> dict:
+    """One transition: the first row whose condition holds wins."""
+    return {"trigger": trigger, "source": source, "dest": dest, "conditions": condition or [],
+            "after": after or []}
 
-    A question with `only_if` is asked only when its condition holds, else the chain moves on;
-    after a question that `decides_safety`, the chain goes to `stop` if `stop_if` holds.
-    """
+
+def chain(questions: tuple[Question, ...], end: str, stop: str | None = None,
+          stop_if: str | None = None) -> list[dict]:
+    """`answered` rows through a list of questions and on to `end`; `back` rows the other way."""
     rows = []
     for index, question in enumerate(questions):
         if question.decides_safety and stop is not None:
-            rows.append(("answered", question.id, stop, stop_if))
-        for later in questions[index + 1 :]:
-            rows.append(("answered", question.id, later.id, later.only_if))
-            if later.only_if is None:
-                break
-        else:
-            rows.append(("answered", question.id, end, None))
+            rows.append(row("answered", question.id, stop, stop_if))
+        rows += _next_asked("answered", question.id, questions[index + 1 :], end)
+        rows += _next_asked("back", question.id, questions[:index][::-1], None)
     return rows
 
 
-# trigger, source(s), destination, condition (the first row that matches wins)
+def _next_asked(trigger: str, source: str, candidates, end: str | None) -> list[dict]:
+    # A question asked only if its condition holds: try it, else the one after it.
+    rows = []
+    for candidate in candidates:
+        rows.append(row(trigger, source, candidate.id, candidate.only_if))
+        if candidate.only_if is None:
+            return rows
+    return rows + ([row(trigger, source, end)] if end else [])
+
+
+STATES = [
+    *BEFORE_CONSENT,
+    *({"name": q, "on_enter": "ask"} for q in CLEARANCE_STATES),
+    *({"name": q, "on_enter": "ask"} for q in INTAKE_STATES),
+    *AFTER_ONBOARDING,
+    *({"name": q, "on_enter": "ask"} for q in DAILY_STATES),
+    *({"name": state, "on_enter": callback} for state, callback in PASSING.items()),
+]
+
 FLOW = [
-    ("begin", ["welcome", "declined"], "consent", None),
-    ("agree", ["welcome", "consent", "declined"], "red_flags", None),
-    ("decline", ["welcome", "consent"], "declined", None),
+    # Consent first: before it, nothing is stored but a refusal.
+    row("agree", BEFORE_CONSENT, "red_flags"),
+    row("decline", BEFORE_CONSENT, "declined"),
     # The questionnaire: the safety screen and heel-raise test first; any R1-R4 finding stops it.
-    *question_chain(QUESTIONS, "assessment", stop="assessment", stop_if="needs_care_today_now"),
-    # Assessment and what follows it
-    ("assessed", "assessment", "urgent", "needs_care_today"),
-    ("assessed", "assessment", "referred", "needs_clinician_first"),
-    ("assessed", "assessment", "plan", None),
-    ("settle", "plan", "reminder_time", "has_no_reminder"),
-    ("settle", "plan", "idle", None),
+    *chain(QUESTIONS, "assessment", stop="assessment", stop_if="needs_care_today_now"),
+    row("assessed", "assessment", "urgent", "needs_care_today", after="show_urgent"),
+    row("assessed", "assessment", "referred", "needs_clinician_first", after="show_referral"),
+    row("assessed", "assessment", "plan", after="show_plan"),
+    row("settle", "plan", "reminder_time", "has_no_reminder"),
+    row("settle", "plan", "idle"),
     # A red flag confirmed at any point (the free-text safety net): straight to the assessment.
-    ("flagged", CONSENTED, "assessment", None),
+    row("flagged", CONSENTED, "assessment"),
     # Answering again after an urgent result: first, has a clinician seen them since?
-    ("reassess", "urgent", "seen_clinician", None),
-    ("answered", "seen_clinician", "red_flags", "was_seen_since"),
-    ("answered", "seen_clinician", "urgent", None),
+    row("reassess", "urgent", "seen_clinician"),
+    row("answered", "seen_clinician", "red_flags", "was_seen_since", after="clear_to_answer_again"),
+    row("answered", "seen_clinician", "urgent", after="show_still_urgent"),
     # Something new or worrying, at any time after onboarding: the safety screen again.
-    ("reassess", [*AFTER_ONBOARDING, *DAILY_STATES], "red_flags", None),
+    row("reassess", ["referred", "plan", "idle", *DAILY_STATES], "red_flags"),
     # Reminder set-up (at the end of onboarding, and with /reminders)
-    ("set_reminders", "idle", "reminder_time", None),
-    *question_chain(REMINDER_QUESTIONS, "reminders_set"),
-    ("saved", "reminders_set", "idle", None),
+    row("set_reminders", "idle", "reminder_time"),
+    *chain(REMINDER_QUESTIONS, "reminders_set"),
+    row("saved", "reminders_set", "idle"),
     # The daily check-in (R9)
-    ("check_in", "idle", "checkin_pain", None),
-    *question_chain(CHECKIN_QUESTIONS, "checked_in"),
-    ("decided", "checked_in", "retest_reps", "retest_is_due"),
-    ("decided", "checked_in", "idle", None),
+    row("check_in", "idle", "checkin_pain"),
+    *chain(CHECKIN_QUESTIONS, "checked_in"),
+    row("decided", "checked_in", "retest_reps", "retest_is_due"),
+    row("decided", "checked_in", "idle"),
     # The two-weekly retest (R10 gates; R1 from the heel-raise test stops it at once)
-    *question_chain(RETEST_QUESTIONS, "retested", stop="retested", stop_if="retest_needs_care_today"),
-    ("gated", "retested", "urgent", "needs_care_today"),
-    ("gated", "retested", "idle", None),
+    *chain(RETEST_QUESTIONS, "retested", stop="retested", stop_if="retest_needs_care_today"),
+    row("gated", "retested", "urgent", "needs_care_today", after="show_urgent"),
+    row("gated", "retested", "idle"),
 ]
 
-# trigger, source, destination: interruptions that leave the conversation where it was
-MODES = ["none", "safety_check"]
+MODES = ["none", "safety_check", "paused", "confirming_delete", "considering_invite"]
 MODE_FLOW = [
-    ("mention_red_flag", ["none", "safety_check"], "safety_check"),
-    ("confirm_red_flag", "safety_check", "none"),
-    ("clear_red_flag", "safety_check", "none"),
+    row("mention_red_flag", MODES, "safety_check"),
+    row("confirm_red_flag", "safety_check", "none"),
+    row("clear_red_flag", "safety_check", "none"),
+    row("pause", "none", "paused"),
+    row("resume", "paused", "none"),
+    row("ask_to_delete", ["none", "paused"], "confirming_delete"),
+    row("keep_data", "confirming_delete", "none"),
+    row("consider_invite", ["none", "paused"], "considering_invite"),
+    row("decide_invite", "considering_invite", "none"),
 ]
 
+REACH = [{"name": name, "on_enter": "publish_schedule"} for name in ("reachable", "blocked")]
+REACH_FLOW = [row("blocked", "reachable", "blocked"), row("returned", "blocked", "reachable")]
 
-class Runner:
-    """The machines' model: one runner's stored record and the questions the flow asks of it."""
+REGIONS = (  # (record key, states, rows, initial)
+    ("state", STATES, FLOW, "welcome"),
+    ("mode", MODES, MODE_FLOW, "none"),
+    ("reach", REACH, REACH_FLOW, "reachable"),
+)
+
+
+class Conversation:
+    """The machine's model: one runner's place in the conversation, kept in their record."""
 
     def __init__(self, record: dict) -> None:
         self.record = record
 
+    # The regions' states, as transitions reads and writes them. A region at its initial state
+    # is left out of the record.
+    def _get(self, key: str) -> str:
+        return self.record.get(key, INITIAL[key])
+
+    def _set(self, key: str, value: str) -> None:
+        if value == INITIAL[key] and key != "state":
+            self.record.pop(key, None)
+        else:
+            self.record[key] = value
+
+    state = property(lambda self: self._get("state"), lambda self, value: self._set("state", value))
+    mode = property(lambda self: self._get("mode"), lambda self, value: self._set("mode", value))
+    reach = property(lambda self: self._get("reach"), lambda self, value: self._set("reach", value))
+
+    def fire(self, trigger: str) -> bool:
+        """Move along the first row of `trigger` whose condition holds; False if none does."""
+        return TRIGGERS[trigger].trigger(self)
+
+    def can(self, trigger: str) -> bool:
+        """Whether `trigger` has rows from where the runner is (conditions aside)."""
+        event = TRIGGERS[trigger]
+        return getattr(self, event.machine.model_attribute) in event.transitions
+
+    # --- the conditions the rows name ------------------------------------------------------
+
     @property
     def answers(self) -> dict:
-        return self.record.setdefault("answers", {})
+        return self.record.get("answers", {})
 
     @property
     def draft(self) -> dict:
-        return self.record.setdefault("draft", {})
+        return self.record.get("draft", {})
 
     def safety_so_far(self) -> SafetyFacts:
         """The red flags and heel-raise test as far as the questionnaire has gone."""
@@ -148,7 +192,6 @@ class Runner:
         return SafetyFacts(frozenset(), self.answers.get("onset"), d.get("retest_reps"),
                            d.get("retest_reps_other"))
 
-    # Conditions named in FLOW and in the questions' `only_if`
     def needs_care_today_now(self) -> bool:
         return assess_safety(self.safety_so_far()) is not None
 
@@ -186,95 +229,40 @@ class Runner:
     def was_seen_since(self) -> bool:
         return bool(self.draft.get("seen_clinician"))
 
-    # Callbacks
-    def on_enter_assessment(self) -> None:
-        """Safety first: the rules that can stop the questionnaire decide before anything else."""
-        urgent = assess_safety(self.safety_so_far())
-        if urgent is not None:
-            self.record["assessment"] = urgent.model_dump()
-            return
-        answers = parse_answers(answers_from(self.answers, self.record.get("phase")))
-        self.record["assessment"] = assess(answers).model_dump()
+
+def _machine(attribute: str, states: list, rows: list[dict], initial: str, cls: type = Machine,
+             **options) -> Machine:
+    return cls(model=None, states=states, transitions=rows, initial=initial, model_attribute=attribute,
+               auto_transitions=False, ignore_invalid_triggers=False, **options)
 
 
-def _rows(flow: list[tuple]) -> list[dict]:
-    """transitions' dicts from the rows above (a mode row has no condition)."""
-    rows = [(*row, None) if len(row) == 3 else row for row in flow]
-    return [
-        {"trigger": trigger, "source": source, "dest": dest, "conditions": condition or []}
-        for trigger, source, dest, condition in rows
-    ]
+MACHINES = [_machine(*region) for region in REGIONS]
+INITIAL = {key: initial for key, _, _, initial in REGIONS}
+TRIGGERS = {name: event for machine in MACHINES for name, event in machine.events.items()}
+STATE_NAMES = {machine.model_attribute: list(machine.states) for machine in MACHINES}  # by region
 
 
-def _build_machines() -> tuple[Machine, Machine]:
-    flow = Machine(
-        model=None,
-        states=STATES,
-        transitions=_rows(FLOW),
-        initial="welcome",
-        auto_transitions=True,  # to_<state>() serves /back and resuming
-        ignore_invalid_triggers=False,
-    )
-    modes = Machine(
-        model=None,
-        states=MODES,
-        transitions=_rows(MODE_FLOW),
-        initial="none",
-        auto_transitions=False,
-        model_attribute="mode",
-        ignore_invalid_triggers=False,
-    )
-    return flow, modes
+def callbacks() -> set[str]:
+    """Every callback the machine names (for the test that `Turn` carries them all)."""
+    named = set(PASSING.values()) | {"ask", "publish_schedule"}
+    return named | {r["after"] for _, _, rows, _ in REGIONS for r in rows if r["after"]}
 
 
-MACHINE, MODE_MACHINE = _build_machines()
-
-
-class Interruption:
-    """The second machine's model: the record's `mode` (a machine binds its triggers to one
-    model, so each machine gets its own)."""
-
-    def __init__(self, record: dict) -> None:
-        self.record = record
-
-
-class Bound:
-    """Attach a runner to the shared machines for the length of one event."""
-
-    def __init__(self, record: dict) -> None:
-        self.runner = Runner(record)
-        self.runner.interruption = Interruption(record)
-
-    def __enter__(self) -> Runner:
-        record = self.runner.record
-        MACHINE.add_model(self.runner, initial=record.get("state", "welcome"))
-        MODE_MACHINE.add_model(self.runner.interruption, initial=record.get("mode", "none"))
-        return self.runner
-
-    def __exit__(self, *exc: object) -> None:
-        record = self.runner.record
-        interruption = self.runner.interruption
-        record["state"] = self.runner.state
-        if interruption.mode == "none":
-            record.pop("mode", None)
-        else:
-            record["mode"] = interruption.mode
-        MACHINE.remove_model(self.runner)
-        MODE_MACHINE.remove_model(interruption)
+def conditions() -> set[str]:
+    return {r["conditions"] for _, _, rows, _ in REGIONS for r in rows if r["conditions"]}
 
 
 def mermaid_diagram() -> str:
-    """The flow as a Mermaid state diagram (written to docs/ by `achilles-coach diagram`)."""
+    """The machine as Mermaid state diagrams, one per region (`achilles-coach diagram`)."""
     from transitions.extensions import GraphMachine
 
+    titles = {"state": "Achilles Coach: a runner's conversation", "mode": "Interruptions (mode)",
+              "reach": "Whether Telegram delivers (reach)"}
     diagrams = []
-    for title, states, flow, initial in (
-        ("Achilles Coach: a runner's conversation", STATES, FLOW, "welcome"),
-        ("Achilles Coach: interruptions", MODES, MODE_FLOW, "none"),
-    ):
-        graph = GraphMachine(model=None, states=states, transitions=_rows(flow), initial=initial,
-                             auto_transitions=False, graph_engine="mermaid", title=title)
-        holder = Interruption({})
+    for attribute, states, rows, initial in REGIONS:
+        graph = _machine("state", states, rows, initial, GraphMachine, graph_engine="mermaid",
+                         title=titles[attribute], show_conditions=True)
+        holder = Conversation({})
         graph.add_model(holder, initial=initial)
         diagrams.append(holder.get_graph().draw(None))
     return "\n".join(diagrams)

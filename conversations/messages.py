@@ -2,19 +2,29 @@
 
 `render` gives Telegram HTML (autoescaped, so nothing a runner typed can inject markup);
 `render_text` gives plain text for templates written as plain text (reasons, JSON output);
-`html_to_text` turns rendered HTML into what the terminal chat prints.
+`render_reply` turns a `Reply` (a template's name and its facts) into a `Screen` an adapter can
+draw; `html_to_text` turns rendered HTML into what the terminal chat prints.
+
+Every template can read the clinical thresholds as `limits` (conversations/thresholds.py), so
+no template repeats a clinical number, and `reason_text(reason)` for an assessment's reasons.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from conversations.replies import OPTION, Button, Reply
+from conversations.thresholds import THRESHOLDS
+
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+CHECK = "✅"
+BOX = "▫️"
 
 
 def duration(seconds: int) -> str:
@@ -23,6 +33,12 @@ def duration(seconds: int) -> str:
     if minutes < 2:
         return f"{seconds} s"
     return f"{minutes} min" + (f" {rest} s" if rest else "")
+
+
+def reason_text(reason: object) -> str:
+    """The plain-language text of one reason of an assessment (a rule id, its whys and facts)."""
+    get = reason.get if isinstance(reason, dict) else lambda name: getattr(reason, name)
+    return render_text(f"reasons/{get('rule')}.j2", whys=get("whys"), **get("facts"))
 
 
 @cache
@@ -35,6 +51,9 @@ def _environment(autoescape: bool) -> Environment:
         lstrip_blocks=True,
     )
     environment.filters["duration"] = duration
+    environment.globals["limits"] = THRESHOLDS
+    environment.globals["reason_text"] = reason_text
+    environment.globals["option_label"] = lambda question, value: option_labels(question)[value]
     return environment
 
 
@@ -60,6 +79,55 @@ def html_to_text(message: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", message))
 
 
+@cache
 def template_module(name: str) -> object:
-    """The variables a template sets, e.g. the button labels in questions/labels.j2."""
+    """The variables and macros a template sets, e.g. the button labels in buttons.j2."""
     return _environment(False).get_template(name).module
+
+
+@cache
+def option_labels(question_id: str) -> dict:
+    """A question's button labels by value, from templates/questions/labels.j2."""
+    return template_module("questions/labels.j2").labels[question_id]
+
+
+def label_text(button: Button) -> str:
+    """A button's visible text."""
+    if button.label == OPTION:
+        facts = button.facts
+        text = option_labels(facts["question"])[facts["value"]]
+        if facts["ticked"] is not None:
+            text = f"{CHECK if facts['ticked'] else BOX} {text}"
+        return text
+    label = getattr(template_module("buttons.j2"), button.label)
+    return str(label(**button.facts)) if callable(label) else label
+
+
+@dataclass(frozen=True)
+class Key:
+    """A drawn button: its text, and what a tap sends (or the link it opens)."""
+
+    label: str
+    data: str | None = None
+    url: str | None = None
+
+
+@dataclass
+class Screen:
+    """A reply as the runner sees it."""
+
+    html: str
+    buttons: list[list[Key]] = field(default_factory=list)
+    edit: bool = False
+    document: tuple[str, bytes] | None = None
+    photo: bytes | None = None
+    notice: str | None = None
+
+
+def render_reply(reply: Reply, **shared: object) -> Screen:
+    """Draw a reply. `shared` holds what the adapter knows and the engine need not, such as the
+    bot's username for invite links."""
+    text = render(reply.template, **shared, **reply.facts) if reply.template else ""
+    rows = [[Key(label_text(button), button.data, button.url) for button in row] for row in reply.buttons]
+    notice = render(reply.notice, **shared) if reply.notice else None
+    return Screen(text, rows, reply.edit, reply.document, reply.photo, notice)

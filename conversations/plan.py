@@ -1,6 +1,7 @@
 """Today's plan: the protocol's session for this phase, week and weekday, with modifications.
 
-Pure: the same phase, week, date and modifications always give the same plan.
+Pure data: the same phase, week, date and modifications always give the same plan; its words
+(doses, running advice, what each modification means) are in `templates/plan/`.
 """
 
 from __future__ import annotations
@@ -10,8 +11,15 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from conversations.answers import Answers, Assessment
-from conversations.messages import render_text
-from conversations.protocol import WEEKDAYS, Exercise, Protocol, SessionItem, default_protocol
+from conversations.protocol import (
+    WEEKDAYS,
+    Cadence,
+    Exercise,
+    Protocol,
+    Running,
+    SessionItem,
+    default_protocol,
+)
 from conversations.triage import assess, is_running
 
 CONTACTS_PER_SET = 10  # hops are counted in sets of about ten contacts
@@ -33,14 +41,6 @@ class PlannedExercise:
     times_per_day: int
     instead_of: str | None = None  # the exercise a modification replaced, by name
 
-    @property
-    def dose(self) -> str:
-        if self.seconds is not None:
-            return f"{self.sets} x {self.seconds} s hold"
-        if self.contacts is not None:
-            return f"{self.sets} x {self.reps} contacts"
-        return f"{self.sets} x {self.reps}"
-
 
 @dataclass(frozen=True)
 class DayPlan:
@@ -52,14 +52,16 @@ class DayPlan:
     day_type: str
     exercises: list[PlannedExercise]
     running: str
-    running_advice: str
-    modifications: list[dict] = field(default_factory=list)
+    currently_running: bool
+    running_rules: Running
+    cadence: Cadence
+    modifications: list[str] = field(default_factory=list)  # ids, and "lighter" after a bad day
 
     def as_json(self) -> dict:
         data = asdict(self)
         data["date"] = self.date.isoformat()
-        for exercise, planned in zip(data["exercises"], self.exercises, strict=True):
-            exercise["dose"] = planned.dose
+        data["running_rules"] = self.running_rules.model_dump()
+        data["cadence"] = self.cadence.model_dump()
         return data
 
 
@@ -156,21 +158,7 @@ def build_plan(
     day_type = week_pattern(spec.week, strength_days)[WEEKDAYS[on.weekday()]]
     items = spec.sessions.get(day_type, [])
     exercises = _session_exercises(items, week, modifications, protocol, lighter)
-    advice = render_text(
-        "plan/running.j2",
-        running=running,
-        phase=phase,
-        currently_running=currently_running,
-        modifications=modifications,
-        rules=protocol.running,
-        cadence=protocol.cadence,
-    )
-    applied = [
-        {"id": mod, "text": render_text("plan/modification.j2", modification=mod)}
-        for mod in modifications
-    ]
-    if lighter:
-        applied.append({"id": "lighter", "text": render_text("plan/modification.j2", modification="lighter")})
+    applied = [*modifications, "lighter"] if lighter else list(modifications)
     return DayPlan(
         date=on,
         phase=phase,
@@ -180,7 +168,9 @@ def build_plan(
         day_type=day_type,
         exercises=exercises,
         running=running,
-        running_advice=advice,
+        currently_running=currently_running,
+        running_rules=protocol.running,
+        cadence=protocol.cadence,
         modifications=applied,
     )
 

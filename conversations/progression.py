@@ -18,10 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-GOOD_DAYS_TO_PROGRESS = 7
-BAD_MORNINGS_IN_A_WEEK = 3
-SAFE_PAIN = 2
-ACCEPTABLE_PAIN = 5
+from conversations.thresholds import THRESHOLDS as T
 
 
 class CheckIn(BaseModel):
@@ -42,11 +39,11 @@ class CheckIn(BaseModel):
 
     @property
     def too_much(self) -> bool:
-        return (self.pain or 0) > ACCEPTABLE_PAIN or self.bad_morning
+        return (self.pain or 0) > T.acceptable_pain or self.bad_morning
 
     @property
     def good(self) -> bool:
-        return (self.pain or 0) <= SAFE_PAIN and not self.bad_morning
+        return (self.pain or 0) <= T.safe_pain and not self.bad_morning
 
 
 @dataclass(frozen=True)
@@ -59,22 +56,22 @@ class Decision:
 
 def decide(today: CheckIn, earlier: list[CheckIn], last_progress: date | None = None) -> Decision:
     """Today's decision from today's check-in and the earlier ones (any order, any length)."""
-    week_start = today.date - timedelta(days=GOOD_DAYS_TO_PROGRESS - 1)
+    week_start = today.date - timedelta(days=T.good_days_to_progress - 1)
     by_day = {c.date: c for c in earlier if week_start <= c.date < today.date}
     by_day[today.date] = today
     week = list(by_day.values())
 
     yesterday = by_day.get(today.date - timedelta(days=1))
     bad_in_a_row = today.bad_morning and yesterday is not None and yesterday.bad_morning
-    bad_in_week = sum(c.bad_morning for c in week) >= BAD_MORNINGS_IN_A_WEEK
+    bad_in_week = sum(c.bad_morning for c in week) >= T.bad_mornings_in_a_week
     if bad_in_a_row or bad_in_week:
         why = "bad_mornings_in_a_row" if bad_in_a_row else "bad_mornings_in_a_week"
         return Decision("drop_phase", why, running_after(today), refer=True)
     if today.too_much:
         return Decision("reduce", reduce_reason(today), running_after(today))
-    if (today.pain or 0) > SAFE_PAIN:
+    if (today.pain or 0) > T.safe_pain:
         return Decision("hold", "acceptable_pain", "hold")
-    full_good_week = len(week) == GOOD_DAYS_TO_PROGRESS and all(c.good for c in week)
+    full_good_week = len(week) == T.good_days_to_progress and all(c.good for c in week)
     progressed_recently = last_progress is not None and (today.date - last_progress).days < 7
     if full_good_week and not progressed_recently:
         return Decision("progress", "good_week", "progress")
@@ -82,7 +79,7 @@ def decide(today: CheckIn, earlier: list[CheckIn], last_progress: date | None = 
 
 
 def reduce_reason(today: CheckIn) -> str:
-    if (today.pain or 0) > ACCEPTABLE_PAIN:
+    if (today.pain or 0) > T.acceptable_pain:
         return "too_much_pain"
     if today.settled is False:
         return "not_settled"
@@ -91,4 +88,4 @@ def reduce_reason(today: CheckIn) -> str:
 
 def running_after(today: CheckIn) -> Literal["stop", "reduce"]:
     """Pain over 5 during a run: stop or cut hard; otherwise cut back."""
-    return "stop" if (today.pain or 0) > ACCEPTABLE_PAIN else "reduce"
+    return "stop" if (today.pain or 0) > T.acceptable_pain else "reduce"

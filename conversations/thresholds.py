@@ -1,12 +1,13 @@
 """Every clinical number of the brief, in one place.
 
-The triage rules, the check-in rules, the charts and the templates all read them from here, so
-changing one (with its source in the clinical brief) changes it everywhere, words included.
+The triage rules, the check-in rules, the charts and the templates (as `limits`) all read them
+from here, so changing one (with its source in the clinical brief) changes it everywhere, words
+included.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class Thresholds:
     volume_for_full_running: float = 0.8  # P3 -> P4: at least 80% of the usual week
     # Phase 1 signs
     long_stiffness_minutes: int = 30
+    # R3: tendon pain during or this many months after a fluoroquinolone
+    antibiotic_months: int = 6
     # R5 inflammatory
     inflammatory_stiffness_minutes: int = 60
     # R13 severe pain
@@ -35,13 +38,11 @@ class Thresholds:
     # `rupture_raises_after_sudden_onset`, or fewer than this fraction of the other side's.
     rupture_raises_after_sudden_onset: int = 10
     rupture_fraction_of_other_side: float = 0.5
+    # R11/R12: a heel lift's height (HEALTHY trial)
+    heel_lift_mm: int = 12
     # Check-ins (R9 day by day)
     good_days_to_progress: int = 7
     bad_mornings_in_a_week: int = 3
-
-    def as_context(self) -> dict:
-        """For templates: every number by name, so no template repeats one."""
-        return asdict(self)
 
 
 THRESHOLDS = Thresholds()

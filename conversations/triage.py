@@ -4,8 +4,8 @@ Each rule is a short function named after what it checks. It returns a `Finding`
 and why) or None. `assess` runs them in order of weight, safety first: any R1-R4 finding ends
 the self-care path at once. The safety rules read only `SafetyFacts` (the red flags and the
 heel-raise test), so the questionnaire can stop at the urgent screen as soon as they decide.
-Every number comes from `conversations.thresholds`; the plain-language reasons from
-`templates/reasons/`.
+Every number comes from `conversations.thresholds`. An assessment's reasons are data (rule
+ids, whys and facts); their words are in `templates/reasons/`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from conversations.answers import Answers, Assessment, Reason
-from conversations.messages import render_text
 from conversations.thresholds import THRESHOLDS as T
 
 TRIAGE_ORDER = ("self_care", "refer", "urgent", "emergency")
@@ -386,7 +385,9 @@ def _assessment(findings: list[Finding], *, phase: int | None, running: str) -> 
     triage = max((f.triage for f in findings), key=TRIAGE_ORDER.index)
     referral = max((f.referral for f in findings), key=REFERRAL_ORDER.index)
     modifications = list(dict.fromkeys(m for f in findings for m in f.modifications))
-    reasons = [Reason(rule=f.rule, text=reason_text(f, phase)) for f in findings]
+    programme = phase is not None
+    reasons = [Reason(rule=f.rule, whys=list(f.whys), facts={**f.facts, "programme": programme})
+               for f in findings]
     return Assessment(
         triage=triage,
         referral=referral,
@@ -395,9 +396,3 @@ def _assessment(findings: list[Finding], *, phase: int | None, running: str) -> 
         modifications=modifications,
         reasons=reasons,
     )
-
-
-def reason_text(finding: Finding, phase: int | None) -> str:
-    context = {**T.as_context(), **finding.facts}
-    return render_text(f"reasons/{finding.rule}.j2", whys=finding.whys, programme=phase is not None,
-                       **context)

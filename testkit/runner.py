@@ -40,18 +40,19 @@ REMINDER_SETUP = [
 def onboard_in_engine(coach, runner_id: int, steps=None) -> None:
     """Walk a runner through consent, `steps` (default: TYPICAL_RUNNER + REMINDER_SETUP) with the
     engine directly, no Telegram: for benches and tests that need runners already onboarded."""
+    from conversations.messages import label_text
     from conversations.replies import Event
 
-    replies = coach.handle(runner_id, Event("command", "start"))
+    replies = coach.handle(runner_id, Event("command", "start")).replies
 
     def tap(part: str) -> None:
         buttons = [button for row in replies[-1].buttons for button in row]
-        data = next(button.data for button in buttons if part in button.label)
-        replies[:] = coach.handle(runner_id, Event("button", data))
+        data = next(button.data for button in buttons if part in label_text(button))
+        replies[:] = coach.handle(runner_id, Event("button", data)).replies
 
     tap("I understand and agree")
     for action, value in steps if steps is not None else TYPICAL_RUNNER + REMINDER_SETUP:
         if action == "tap":
             tap(value)
         else:
-            replies[:] = coach.handle(runner_id, Event("text", value))
+            replies[:] = coach.handle(runner_id, Event("text", value)).replies

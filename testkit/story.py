@@ -24,7 +24,7 @@ from telegram.ext import Application
 
 from bot.telegram_app import build_application
 from conversations.clinic import load_clinic
-from conversations.coach import Coach
+from conversations.engine import Engine
 from conversations.protocol import default_protocol
 from storage import open_store
 from testkit.http import LocalBotApi, polling
@@ -34,14 +34,14 @@ from testkit.telegram import FakeTelegram, FakeUser
 
 def make_coach(
     data_dir: Path, now: Callable[[], datetime] | None = None, admins: tuple[int, ...] = ()
-) -> Coach:
+) -> Engine:
     """The engine on a data dir, with the example clinic (`admins` as its admin ids)."""
     clinic = load_clinic().model_copy(update={"admin_ids": list(admins)})
-    return Coach(open_store(data_dir), clinic, default_protocol(), now or (lambda: datetime.now(UTC)))
+    return Engine(open_store(data_dir), clinic, default_protocol(), now or (lambda: datetime.now(UTC)))
 
 
 @contextlib.asynccontextmanager
-async def running_bot(telegram: FakeTelegram, coach: Coach, *, rate_limited: bool = False
+async def running_bot(telegram: FakeTelegram, coach: Engine, *, rate_limited: bool = False
                       ) -> AsyncIterator[Application]:
     """The bot, started as `achilles-coach run` would start it, for the block."""
     if isinstance(telegram, LocalBotApi):

@@ -7,10 +7,11 @@ import pytest
 
 from bot.terminal import chat
 from conversations.clinic import load_clinic
-from conversations.coach import Coach, Event, Reply
+from conversations.engine import Engine
 from conversations.flow import mermaid_diagram
-from conversations.messages import html_to_text
+from conversations.messages import Screen, html_to_text, render_reply
 from conversations.protocol import default_protocol
+from conversations.replies import Event
 from storage import open_store
 from tests.runner_script import REMINDER_SETUP, TYPICAL_RUNNER
 
@@ -21,24 +22,24 @@ CLINIC = load_clinic()
 class Phone:
     """One runner's view of the chat: what they send and what they see."""
 
-    def __init__(self, coach: Coach, runner_id: int = RUNNER) -> None:
+    def __init__(self, coach: Engine, runner_id: int = RUNNER) -> None:
         self.coach = coach
         self.runner_id = runner_id
-        self.screens: list[Reply] = []
-        self.update_id = 0
+        self.screens: list[Screen] = []
 
-    def send(self, event: Event) -> list[Reply]:
-        replies = self.coach.handle(self.runner_id, event)
-        self.screens += replies
-        return replies
+    def send(self, event: Event) -> list[Screen]:
+        outcome = self.coach.handle(self.runner_id, event)
+        screens = [render_reply(reply, bot_username="achilles_coach_bot") for reply in outcome.replies]
+        self.screens += screens
+        return screens
 
-    def command(self, name: str, argument: str = "") -> list[Reply]:
+    def command(self, name: str, argument: str = "") -> list[Screen]:
         return self.send(Event("command", name, argument))
 
-    def say(self, text: str) -> list[Reply]:
+    def say(self, text: str) -> list[Screen]:
         return self.send(Event("text", text))
 
-    def tap(self, label: str) -> list[Reply]:
+    def tap(self, label: str) -> list[Screen]:
         data = self.button(label)
         return self.send(Event("button", data))
 
@@ -65,7 +66,7 @@ class Phone:
 @pytest.fixture
 def coach(tmp_path):
     store = open_store(tmp_path / "data")
-    return Coach(store, CLINIC, default_protocol(), lambda: datetime(2026, 11, 23, 9, tzinfo=UTC))
+    return Engine(store, CLINIC, default_protocol(), lambda: datetime(2026, 11, 23, 9, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -177,7 +178,7 @@ def test_multi_select_toggles_in_place_and_shows_ticks(phone):
 def test_restart_resumes_at_the_same_question_with_answers_kept(tmp_path, phone):
     consent(phone)
     phone.follow(TYPICAL_RUNNER[:5])
-    restarted = Coach(open_store(tmp_path / "data"), CLINIC, default_protocol(), phone.coach.now)
+    restarted = Engine(open_store(tmp_path / "data"), CLINIC, default_protocol(), phone.coach.services.now)
     again = Phone(restarted)
     again.command("start")
     assert "Now the same on your left leg" in again.text
@@ -194,7 +195,7 @@ def test_update_redelivered_after_a_crash_is_not_applied_twice_but_the_question_
     assert "Which heel hurts?" in first[-1].html and "Which heel hurts?" in again[-1].html
     assert again[-1].buttons == first[-1].buttons, "the same buttons, still valid"
     record = coach.store.load(RUNNER)
-    assert record["state"] == "side" and record["asked"].count("age") == 1
+    assert record["state"] == "side" and record["applied"] == [500]
 
 
 def test_cancel_pauses_and_start_resumes(phone):

@@ -5,8 +5,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from conversations.clinic import load_clinic
-from conversations.coach import Coach, Event, Turn
+from conversations.daily import reminder_screen
+from conversations.engine import Engine
+from conversations.messages import render_reply
 from conversations.protocol import default_protocol
+from conversations.replies import Event
+from conversations.turn import Turn
 from storage import open_store
 from tests.clock import Clock
 from tests.runner_script import REMINDER_SETUP, TYPICAL_RUNNER
@@ -22,7 +26,7 @@ def clock():
 
 @pytest.fixture
 def phone(tmp_path, clock):
-    coach = Coach(open_store(tmp_path / "data"), load_clinic(), default_protocol(), clock)
+    coach = Engine(open_store(tmp_path / "data"), load_clinic(), default_protocol(), clock)
     phone = Phone(coach, RUNNER)
     phone.command("start")
     phone.tap("I understand and agree")
@@ -126,7 +130,7 @@ def test_something_new_and_worrying_opens_the_safety_screen(phone):
 
 
 def test_yesterdays_done_button_does_not_tick_today(phone, clock):
-    reminder = Turn(phone.coach, record(phone)).reminder_screen()
+    reminder = render_reply(reminder_screen(Turn(record(phone), phone.coach.services)))
     phone.screens.append(reminder)
     next_morning(clock)
     replies = phone.tap("Done")
@@ -166,7 +170,7 @@ def test_two_days_without_a_check_in_bring_one_gentle_nudge(phone, clock):
         next_morning(clock)
         clock.moment = clock.moment.replace(hour=7, minute=31)
         [(kind, [reminder])] = coach.due(RUNNER)
-        nudges.append("haven't heard from you" in reminder.html)
+        nudges.append("haven't heard from you" in render_reply(reminder).html)
         coach.mark_sent(RUNNER, kind)
     assert nudges == [False, True, False, False]
 

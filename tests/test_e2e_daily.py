@@ -70,7 +70,7 @@ async def test_runner_who_blocked_the_bot_is_marked_inactive_and_not_retried(tel
         telegram.block(3003)
         clock.moment = MONDAY_0730
         assert await scheduler.tick() == 0
-        assert coach.store.load(3003)["inactive"] is True
+        assert coach.store.load(3003)["reach"] == "blocked"
         attempts = len(telegram.calls_of("sendMessage"))
         clock.advance(timedelta(days=1))
         await scheduler.tick()

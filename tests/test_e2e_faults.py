@@ -60,9 +60,12 @@ def attempts(api: LocalBotApi, method: str, runner: FakeUser, since: int = 0) ->
             if call.method == method and call.params.get("chat_id", runner.id) == runner.id]
 
 
-def onboard_without_telegram(coach, runner_id: int) -> None:
-    """A runner whose chat Telegram does not know: onboarded straight through the engine."""
-    onboard_in_engine(coach, runner_id)
+def onboard_through_the_engine(application, runner_id: int) -> None:
+    """A runner onboarded straight through the engine, not over Telegram (whether or not
+    Telegram knows their chat), their reminder handed to the running bot's scheduler."""
+    engine = application.bot_data["engine"]
+    onboard_in_engine(engine, runner_id)
+    application.bot_data["scheduler"].apply({runner_id: engine.store.schedules()[runner_id]})
 
 
 # --- 429: too many requests ------------------------------------------------------------------
@@ -146,8 +149,8 @@ async def test_reminder_to_a_chat_telegram_does_not_know_fails_alone_and_the_oth
         scheduler = application.bot_data["scheduler"]
         dan = bot_api.user(6004)
         bot_api.register_chat(dan.id)  # he has talked to the bot before: Telegram knows the chat
-        onboard_in_engine(coach, dan.id)  # a 07:30 reminder
-        onboard_without_telegram(coach, 6005)  # the same reminder, a chat Telegram never saw
+        onboard_through_the_engine(application, dan.id)  # a 07:30 reminder
+        onboard_through_the_engine(application, 6005)  # the same reminder, a chat Telegram never saw
         mark = bot_api.mark(dan.id)
         clock.moment = MONDAY_0730
         assert await scheduler.tick() == 1
@@ -166,7 +169,7 @@ async def test_reminder_refused_as_a_bad_request_is_not_retried_every_minute(bot
     coach = make_coach(tmp_path / "data", clock)
     async with running_bot(bot_api, coach) as application:
         scheduler = application.bot_data["scheduler"]
-        onboard_without_telegram(coach, 6006)
+        onboard_through_the_engine(application, 6006)  # a chat Telegram never saw
         clock.moment = MONDAY_0730
         await scheduler.tick()
         for _ in range(3):

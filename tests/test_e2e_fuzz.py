@@ -9,8 +9,8 @@ import logging
 import random
 
 from conversations.answers import Assessment
-from conversations.coach import COMMANDS
-from conversations.flow import STATES
+from conversations.engine import COMMANDS
+from conversations.flow import STATE_NAMES
 from conversations.intake import BY_ID
 from tests.e2e import follow, make_coach, quiet, running_bot, say, tap
 from tests.runner_script import TYPICAL_RUNNER
@@ -89,7 +89,8 @@ def random_update(api, rng, counts):
 
 
 def assert_record_is_valid(record: dict) -> None:
-    assert record["state"] in STATES
+    assert record["state"] in STATE_NAMES["state"]
+    assert record.get("mode", "none") in STATE_NAMES["mode"]
     if not record["consent"]["given"]:
         assert record.keys() == {"runner_id", "state", "consent"}
         return

@@ -6,11 +6,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conversations.answers import parse_answers
+from conversations.messages import render, render_text, template_module
 from conversations.plan import build_plan, plan_for_answers
 from conversations.protocol import default_protocol
 from tests.strategies import answers
 
 MONDAY = date(2026, 11, 23)
+
+
+def dose(exercise) -> str:
+    """The dose as the runner reads it (templates/plan/_dose.j2)."""
+    return str(template_module("plan/_dose.j2").dose(exercise))
 WEEK = [MONDAY + timedelta(days=n) for n in range(7)]
 PROTOCOL = default_protocol()
 
@@ -20,7 +26,7 @@ def heavy_slow_monday(week: int):
 
 
 def test_heavy_slow_blocks_follow_the_brief_week_by_week():
-    doses = {week: heavy_slow_monday(week).exercises[0].dose for week in range(1, 14)}
+    doses = {week: dose(heavy_slow_monday(week).exercises[0]) for week in range(1, 14)}
     assert doses[1] == "3 x 15"
     assert doses[2] == doses[3] == "3 x 12"
     assert doses[4] == doses[5] == "4 x 10"
@@ -69,7 +75,8 @@ def test_insertional_plan_swaps_the_step_for_the_floor_and_says_so():
     assert len(names) == len(set(names)), "two swaps to the same exercise are done once"
     swapped = next(e for e in plan.exercises if e.instead_of)
     assert swapped.instead_of == "Standing heel raise off a step"
-    assert plan.modifications[0]["id"] == "flat_floor_only"
+    assert plan.modifications == ["flat_floor_only"]
+    assert "the heel never drops below level" in render("plan/today.j2", plan=plan)
 
 
 @given(
@@ -110,8 +117,9 @@ def test_no_hills_swaps_uphill_strides_for_flat_ones():
 def test_running_advice_follows_the_assessment():
     stop = build_plan(phase=1, running="stop", modifications=[], on=MONDAY)
     spring = build_plan(phase=3, running="progress", modifications=[], on=MONDAY)
-    assert "No running" in stop.running_advice
-    assert "10%" in spring.running_advice and "160 to 168" in spring.running_advice
+    assert "No running" in render_text("plan/running.j2", plan=stop)
+    advice = render_text("plan/running.j2", plan=spring)
+    assert "10%" in advice and "160 to 168" in advice
 
 
 def test_no_plan_when_the_runner_must_see_someone_first():

@@ -8,10 +8,11 @@ import pytest
 
 from bot.scheduler import ReminderScheduler
 from conversations.clinic import load_clinic
-from conversations.coach import Coach, Event
-from conversations.messages import html_to_text
+from conversations.engine import Engine
+from conversations.messages import html_to_text, render_reply
 from conversations.protocol import default_protocol
 from conversations.reminders import reminder_at
+from conversations.replies import Event
 from storage import open_store
 from tests.clock import Clock
 from tests.runner_script import TYPICAL_RUNNER, onboard_in_engine
@@ -26,10 +27,17 @@ RUNNERS = {
 }
 
 
-def onboard(coach: Coach, runner_id: int, time: str, zone_button: str) -> None:
+def onboard(scheduler: ReminderScheduler, runner_id: int, time: str, zone_button: str) -> None:
     reminder = [("say", time), ("tap", zone_button), ("tap", "Done")]
-    onboard_in_engine(coach, runner_id, [*TYPICAL_RUNNER, *reminder])
-    assert coach.store.load(runner_id)["state"] == "idle"
+    engine = scheduler.engine
+    onboard_in_engine(engine, runner_id, [*TYPICAL_RUNNER, *reminder])
+    assert engine.store.load(runner_id)["state"] == "idle"
+    scheduler.apply({runner_id: engine.store.schedules()[runner_id]})  # as the adapter would
+
+
+def handle(scheduler: ReminderScheduler, runner_id: int, event: Event) -> None:
+    """An event through the engine, its schedule changes handed to the scheduler (the adapter's job)."""
+    scheduler.apply(scheduler.engine.handle(runner_id, event).schedules)
 
 
 class Phones:
@@ -42,8 +50,9 @@ class Phones:
 
     async def send(self, runner_id: int, replies) -> None:
         for reply in replies:
-            self.received[runner_id].append((self.clock(), html_to_text(reply.html)))
-            self.screens.append(reply)
+            screen = render_reply(reply)
+            self.received[runner_id].append((self.clock(), html_to_text(screen.html)))
+            self.screens.append(screen)
 
     def reminders(self, runner_id: int) -> list[datetime]:
         return [moment for moment, text in self.received[runner_id] if "Your week" not in text]
@@ -53,8 +62,8 @@ class Phones:
 
 
 def start_bot(data_dir, clock: Clock, phones: Phones) -> ReminderScheduler:
-    coach = Coach(open_store(data_dir), load_clinic(), default_protocol(), clock)
-    scheduler = ReminderScheduler(coach, phones.send)
+    engine = Engine(open_store(data_dir), load_clinic(), default_protocol(), clock)
+    scheduler = ReminderScheduler(engine, phones.send)
     scheduler.load()
     return scheduler
 
@@ -70,7 +79,7 @@ async def test_one_reminder_per_local_day_at_the_chosen_time_across_dst_and_a_re
     phones = Phones(clock)
     scheduler = start_bot(tmp_path, clock, phones)
     for runner_id, (_, time, button) in RUNNERS.items():
-        onboard(scheduler.coach, runner_id, time, button)
+        onboard(scheduler, runner_id, time, button)
 
     await run_until(scheduler, clock, START + timedelta(days=DAYS // 2))
     scheduler = start_bot(tmp_path, clock, phones)  # a restart: new process, same data
@@ -99,7 +108,7 @@ async def test_reminder_missed_while_down_is_sent_once_within_two_hours(tmp_path
     clock = Clock(datetime(2027, 3, 10, 12, tzinfo=UTC))
     phones = Phones(clock)
     scheduler = start_bot(tmp_path, clock, phones)
-    onboard(scheduler.coach, 103, "20:00", "UTC")
+    onboard(scheduler, 103, "20:00", "UTC")
     await run_until(scheduler, clock, datetime(2027, 3, 10, 19, 30, tzinfo=UTC))
     clock.advance(timedelta(hours=1))  # the bot is down from 19:30 to 20:30
     scheduler = start_bot(tmp_path, clock, phones)
@@ -112,7 +121,7 @@ async def test_reminder_missed_by_more_than_two_hours_waits_for_the_next_day(tmp
     clock = Clock(datetime(2027, 3, 10, 12, tzinfo=UTC))
     phones = Phones(clock)
     scheduler = start_bot(tmp_path, clock, phones)
-    onboard(scheduler.coach, 103, "20:00", "UTC")
+    onboard(scheduler, 103, "20:00", "UTC")
     clock.moment = datetime(2027, 3, 10, 22, 30, tzinfo=UTC)
     scheduler = start_bot(tmp_path, clock, phones)
     await run_until(scheduler, clock, datetime(2027, 3, 11, 21, 0, tzinfo=UTC))
@@ -124,33 +133,32 @@ def setup(tmp_path):
     clock = Clock(datetime(2027, 3, 10, 12, tzinfo=UTC))
     phones = Phones(clock)
     scheduler = start_bot(tmp_path, clock, phones)
-    onboard(scheduler.coach, 103, "20:00", "UTC")
+    onboard(scheduler, 103, "20:00", "UTC")
     return clock, phones, scheduler
 
 
-def tap_on(coach, runner_id, reply, part):
-    data = next(b.data for row in reply.buttons for b in row if part in b.label)
-    return coach.handle(runner_id, Event("button", data))
+def tap_on(scheduler, runner_id, screen, part):
+    data = next(key.data for row in screen.buttons for key in row if part in key.label)
+    handle(scheduler, runner_id, Event("button", data))
 
 
 async def test_snooze_sends_the_reminder_again_an_hour_later_once(setup):
     clock, phones, scheduler = setup
     await run_until(scheduler, clock, datetime(2027, 3, 10, 20, 1, tzinfo=UTC))
     assert len(phones.reminders(103)) == 1
-    coach = scheduler.coach
-    assert coach.due(103) == []  # nothing more due today
+    assert scheduler.engine.due(103) == []  # nothing more due today
     reminder = phones.screens[-1]
-    tap_on(coach, 103, reminder, "Snooze")
-    tap_on(coach, 103, reminder, "Snooze")  # twice: still one snooze
+    tap_on(scheduler, 103, reminder, "Snooze")
+    tap_on(scheduler, 103, reminder, "Snooze")  # twice: still one snooze
     await run_until(scheduler, clock, datetime(2027, 3, 10, 23, 0, tzinfo=UTC))
     assert [m.strftime("%H:%M") for m in phones.reminders(103)] == ["20:00", "21:01"]
 
 
 async def test_pause_stops_reminders_and_resume_brings_them_back(setup):
     clock, phones, scheduler = setup
-    scheduler.coach.handle(103, Event("command", "pause"))
+    handle(scheduler, 103, Event("command", "pause"))
     await run_until(scheduler, clock, datetime(2027, 3, 12, 12, tzinfo=UTC))
     assert phones.received[103] == []
-    scheduler.coach.handle(103, Event("command", "resume"))
+    handle(scheduler, 103, Event("command", "resume"))
     await run_until(scheduler, clock, datetime(2027, 3, 13, 12, tzinfo=UTC))
     assert [m.date() for m in phones.reminders(103)] == [date(2027, 3, 12)]

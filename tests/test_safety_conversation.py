@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conversations import coach as coach_module
+from conversations import questionnaire
 from conversations.clinic import load_clinic
-from conversations.coach import Coach
+from conversations.engine import Engine
 from conversations.protocol import default_protocol
 from storage import open_store
 from tests.clock import Clock
@@ -27,7 +27,7 @@ def clock():
 
 @pytest.fixture
 def coach(tmp_path, clock):
-    return Coach(open_store(tmp_path / "data"), CLINIC, default_protocol(), clock)
+    return Engine(open_store(tmp_path / "data"), CLINIC, default_protocol(), clock)
 
 
 @pytest.fixture
@@ -230,7 +230,7 @@ def test_a_failure_inside_the_engine_is_an_apology_with_the_clinics_phone_and_th
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(coach_module.Turn, "answer", broken)
+    monkeypatch.setattr(questionnaire, "answer", broken)
     replies = phone.tap("Right")
     assert "Sorry, something went wrong" in phone.text and CLINIC.phone in phone.text
     assert "Which heel hurts?" in replies[-1].html

@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from conversations.answers import parse_answers
+from conversations.messages import reason_text
 from conversations.triage import assess
 from tests.strategies import answers, answers_with_a_safety_flag
 
@@ -28,7 +29,7 @@ def test_any_safety_flag_sends_to_care_today_with_no_programme(data):
 def test_engine_never_raises_and_always_explains(data):
     assessment = assess(parse_answers(data))
     assert assessment.reasons, "every assessment gives its reasons"
-    assert all(reason.text.strip() for reason in assessment.reasons)
+    assert all(reason_text(reason).strip() for reason in assessment.reasons)
     if assessment.triage == "self_care":
         assert assessment.phase in (1, 2, 3, 4)
     if data["location"] == "insertional" and assessment.phase is not None:

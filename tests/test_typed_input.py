@@ -10,10 +10,11 @@ from hypothesis import strategies as st
 
 from conversations.answers import parse_answers
 from conversations.clinic import load_clinic
-from conversations.coach import Coach, Event
+from conversations.engine import Engine
 from conversations.intake import BY_ID, QUESTIONS, Unreadable, answers_from, read_text
-from conversations.messages import html_to_text
+from conversations.messages import html_to_text, render_reply
 from conversations.protocol import default_protocol
+from conversations.replies import Event
 from storage import open_store
 from tests.runner_script import TYPICAL_RUNNER, onboard_in_engine
 
@@ -111,7 +112,9 @@ def test_every_number_the_questionnaire_accepts_is_accepted_by_the_assessment(qu
 def at_each_question():
     """The stored record of a runner standing at each question of the questionnaire."""
     clinic = load_clinic()
-    coach = Coach(open_store(None), clinic, default_protocol(), lambda: datetime(2026, 11, 23, 9, tzinfo=UTC))
+    coach = Engine(
+        open_store(None), clinic, default_protocol(), lambda: datetime(2026, 11, 23, 9, tzinfo=UTC)
+    )
     records = {}
     for asked in range(len(TYPICAL_RUNNER)):
         onboard_in_engine(coach, asked, TYPICAL_RUNNER[:asked])
@@ -128,10 +131,11 @@ def test_no_typed_input_at_any_question_breaks_the_conversation(at_each_question
     text = data.draw(anything.filter(str.strip))
     coach.store.save(RUNNER, copy.deepcopy(records[state]))
 
-    replies = coach.turn(RUNNER, Event("text", text))  # the engine itself, not its safety catch
+    outcome = coach.apply(RUNNER, Event("text", text))  # the engine itself, not its safety catch
 
-    assert replies and all(reply.html for reply in replies)
-    assert "something went wrong" not in html_to_text(replies[0].html)
+    screens = [render_reply(reply) for reply in outcome.replies]
+    assert screens and all(screen.html for screen in screens)
+    assert "something went wrong" not in html_to_text(screens[0].html)
     after = coach.store.load(RUNNER)
     parse_answers(answers_from({**TYPICAL_STORED, **after["answers"]}))
 
@@ -139,7 +143,7 @@ def test_no_typed_input_at_any_question_breaks_the_conversation(at_each_question
 def test_pain_eleven_is_asked_again_with_the_scale(at_each_question):
     coach, records = at_each_question
     coach.store.save(RUNNER, copy.deepcopy(records["pain_now"]))
-    replies = coach.turn(RUNNER, Event("text", "11"))
-    text = "\n".join(html_to_text(r.html) for r in replies)
+    outcome = coach.apply(RUNNER, Event("text", "11"))
+    text = "\n".join(html_to_text(render_reply(r).html) for r in outcome.replies)
     assert "from 0 to 10" in text and "How much does it hurt right now" in text
     assert coach.store.load(RUNNER)["state"] == "pain_now"
