@@ -65,7 +65,7 @@ class InProcessBot:
     def __init__(self, telegram: FakeTelegram, application: Application) -> None:
         self.telegram = telegram
         self.application = application
-        self.handling = 0  # updates being handled now (tests may wait from several tasks)
+        self.handling = 0  # batches of updates being handled now (tests may wait from several tasks)
         self.tasks: set[asyncio.Task] = set()
         self._done = asyncio.Event()
         create_task = application.create_task
