@@ -36,6 +36,7 @@ from conversations.plan import plan_for_answers
 from conversations.protocol import DEFAULT_PROTOCOL, Protocol, ProtocolError, load_protocol
 from conversations.triage import assess
 from storage import open_store
+from storage.atomic import CorruptFile
 
 DIAGRAM = Path(__file__).resolve().parent.parent / "docs" / "conversation.mmd"
 TERMINAL_RUNNER_ID = 1  # the one runner of a local terminal chat
@@ -256,6 +257,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     try:
         return args.handler(args, protocol)
-    except (BadInput, SettingsError) as error:
+    except (BadInput, SettingsError, CorruptFile) as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT

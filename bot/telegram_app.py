@@ -238,9 +238,9 @@ async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Even
     outcome = engine.handle(update.effective_user.id, replace(event, name=update.effective_user.first_name))
     scheduler: ReminderScheduler = context.bot_data["scheduler"]
     scheduler.apply(outcome.schedules)
+    if outcome.messages:  # alerts to admins, announcements: from the outbox, whatever the reply does
+        context.application.create_task(scheduler.flush_outbox())
     await send_replies(update, context, outcome.replies)
-    for message in outcome.messages:  # alerts to admins, announcements: in the background
-        context.application.create_task(scheduler.send_message(message))
 
 
 async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -184,10 +184,14 @@ class RosterRow:
 
 def roster_row(challenge: Challenge, participant: dict, record: dict | None, checkins: list[dict],
                today: date) -> RosterRow:
-    first = max(challenge.start, date.fromisoformat(participant["joined"]))
+    joined = date.fromisoformat(participant["joined"])
+    first = max(challenge.start, joined)
     last = min(today, challenge.end - timedelta(days=1))
     in_range = [c for c in checkins if first <= date.fromisoformat(c["date"]) <= last]
-    due = max(0, (last - first).days + 1)
+    # The day they joined counts only if they checked in on it: joining is no missed day.
+    counted_from = first if any(c["date"] == first.isoformat() for c in in_range) or first > joined \
+        else first + timedelta(days=1)
+    due = max(0, (last - counted_from).days + 1)
     pains = [c["pain"] for c in in_range if c.get("pain") is not None]
     return RosterRow(
         id=participant["id"],

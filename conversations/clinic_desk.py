@@ -168,9 +168,9 @@ def alert_admins(turn: Turn) -> None:
     participant = next(p for p in found.participants if p["id"] == turn.runner_id)
     reasons = turn.record.get("assessment", {}).get("reasons", [])
     alert = turn.page("clinic/red_flag_alert.j2", challenge=found, participant=participant, reasons=reasons)
-    moment = turn.now().isoformat()
+    raised_by = turn.update_id if turn.update_id is not None else turn.now().isoformat()
     for admin_id in turn.clinic.admin_ids:
-        turn.messages.append(Message(admin_id, (alert,), f"alert:{turn.runner_id}:{moment}"))
+        turn.messages.append(Message(admin_id, (alert,), f"alert:{turn.runner_id}:{raised_by}:{admin_id}"))
 
 
 # --- the desk (admins only) -------------------------------------------------------------------

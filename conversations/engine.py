@@ -19,6 +19,7 @@ from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
+from pydantic_core import to_jsonable_python
 from timezonefinder import TimezoneFinder
 
 from conversations import clinic_desk, daily, onboarding, privacy, questionnaire, safety_check
@@ -121,7 +122,7 @@ class Engine:
 
     def apply(self, runner_id: int, event: Event) -> Outcome:
         record = self.store.load(runner_id) or {"runner_id": runner_id, "v": RECORD_VERSION}
-        turn = Turn(record, self.services, event.name)
+        turn = Turn(record, self.services, event.name, event.update_id)
         if event.update_id is not None and event.update_id in record.get("applied", []):
             # Telegram sent it again after a crash: it was applied, but its reply may never have
             # gone out. Show where the runner is now; never apply it twice.
@@ -133,55 +134,50 @@ class Engine:
         if turn.erased:
             return Outcome(turn.replies, schedules={runner_id: None})
         if record.get("consent") is None:  # before consent nothing is stored; after a refusal, only that
+            self.queue(turn)  # an admin's messages, say: staff need not consent
             return Outcome(turn.replies, turn.messages)
         if event.update_id is not None and turn.consented:
             record["applied"] = [*record.get("applied", [])[-(APPLIED_KEPT - 1):], event.update_id]
         return self.save(turn)
 
     def save(self, turn: Turn) -> Outcome:
-        schedules = {}
-        if turn.schedule_changed:
-            schedules[turn.runner_id] = schedule_of(turn.record)
-            self.store.set_schedule(turn.runner_id, schedules[turn.runner_id])
+        """The turn's messages for other chats first (kept by their keys, so putting them again
+        changes nothing), then the runner's record: a crash between loses nothing."""
+        self.queue(turn)
         self.store.save(turn.runner_id, turn.record)
+        schedules = {turn.runner_id: schedule_of(turn.record)} if turn.schedule_changed else {}
         return Outcome(turn.replies, turn.messages, schedules)
+
+    def queue(self, turn: Turn) -> None:
+        self.store.outbox.put([message_json(message) for message in turn.messages])
 
     # --- what the reminder scheduler asks ----------------------------------------------------
 
-    def due(self, runner_id: int) -> list[tuple[str, list[Reply]]]:
-        """The scheduled messages due now for this runner, as (kind, replies)."""
+    def claim_due(self, runner_id: int) -> tuple[list[tuple[str, list[Reply]]], dict | None]:
+        """The scheduled messages due now for this runner, as (kind, replies), already marked
+        sent (so none can ever go twice), and their schedule from now on."""
         record = self.store.load(runner_id)
-        reminder = (record or {}).get("reminder")
-        if not record or not reminder:
-            return []
+        if record is None:
+            return [], None
         turn = Turn(record, self.services)
-        if turn.reach == "blocked" or turn.state == "urgent" or not turn.has_plan():
-            return []
+        reminder = record.get("reminder")
+        if not reminder or turn.reach == "blocked" or turn.state == "urgent" or not turn.has_plan():
+            return [], schedule_of(record)
         now = self.services.now()
+        today = turn.today().isoformat()
         due = []
         if reminder_due(reminder, now, record.get("last_reminder_on")) or snooze_due(reminder, now):
             due.append(("reminder", [daily.reminder_screen(turn)]))
-        if summary_due(reminder, now, record.get("last_summary_on")):
-            due.append(("summary", [daily.summary_screen(turn)]))
-        return due
-
-    def mark_sent(self, runner_id: int, kind: str) -> dict[int, dict | None]:
-        """A scheduled message has reached Telegram; returns the schedules that changed."""
-        record = self.store.load(runner_id)
-        if record is None:
-            return {}
-        turn = Turn(record, self.services)
-        today = turn.today().isoformat()
-        if kind == "reminder":
             if (lapse := daily.nudge_due(turn)) is not None:
                 record["nudged_for"] = lapse  # one gentle nudge per lapse, not one a day
             record["last_reminder_on"] = today
-            if record["reminder"].get("snooze_until"):
-                record["reminder"]["snooze_until"] = None
-                turn.publish_schedule()
-        else:
+            reminder["snooze_until"] = None
+        if summary_due(reminder, now, record.get("last_summary_on")):
+            due.append(("summary", [daily.summary_screen(turn)]))
             record["last_summary_on"] = today
-        return self.save(turn).schedules
+        if due:
+            self.store.save(runner_id, record)
+        return due, schedule_of(record)
 
     def mark_blocked(self, runner_id: int) -> dict[int, dict | None]:
         """The runner blocked the bot: nothing more is sent until they come back."""
@@ -194,9 +190,9 @@ class Engine:
         turn.fire("blocked")
         return self.save(turn).schedules
 
-    def session_reminders(self) -> list[Message]:
-        """Group-session reminders due now (the day before and an hour before), each runner's
-        copy showing the time in their own zone. Marked sent as they are handed out."""
+    def queue_session_reminders(self) -> int:
+        """Group-session reminders due now (the day before and an hour before) into the outbox,
+        each runner's copy showing the time in their own zone; returns how many."""
         now = self.services.now()
         out = []
         for stored in self.store.challenges():
@@ -210,14 +206,27 @@ class Engine:
                     if record is None or record.get("reach") == "blocked":
                         continue
                     zone = ZoneInfo(record.get("reminder", {}).get("timezone") or self.clinic.timezone)
-                    reply = Reply("clinic/session_reminder.j2", {
-                        "challenge": challenge, "session": session, "start": start.astimezone(zone),
-                        "kind": kind, "clinic": self.clinic,
-                    })
+                    facts = {"challenge": challenge, "session": session, "start": start.astimezone(zone),
+                             "kind": kind}
+                    reply = Reply("clinic/session_reminder.j2", facts)
                     out.append(Message(participant["id"], (reply,), f"session:{marker}:{participant['id']}"))
-            if due:
+            if due:  # into the outbox before the challenge says sent: a crash between sends none twice
+                self.store.outbox.put([message_json(message) for message in out])
                 self.store.save_challenge(challenge.model_dump(mode="json"))
-        return out
+        return len(out)
+
+
+def message_json(message: Message) -> dict:
+    """A message as the outbox keeps it; the clinic is added back when it is drawn."""
+    return {
+        "key": message.key,
+        "chat_id": message.chat_id,
+        "replies": [
+            {"template": reply.template, "facts": to_jsonable_python({k: v for k, v in reply.facts.items()
+                                                                      if k != "clinic"})}
+            for reply in message.replies
+        ],
+    }
 
 
 def schedule_of(record: dict) -> dict | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -51,6 +52,8 @@ def _environment(autoescape: bool) -> Environment:
         lstrip_blocks=True,
     )
     environment.filters["duration"] = duration
+    environment.filters["datetime"] = lambda value: datetime.fromisoformat(value) if isinstance(value, str) \
+        else value  # a moment kept as text in the outbox
     environment.globals["limits"] = THRESHOLDS
     environment.globals["reason_text"] = reason_text
     environment.globals["option_label"] = lambda question, value: option_labels(question)[value]
@@ -127,7 +130,7 @@ class Screen:
 def render_reply(reply: Reply, **shared: object) -> Screen:
     """Draw a reply. `shared` holds what the adapter knows and the engine need not, such as the
     bot's username for invite links."""
-    text = render(reply.template, **shared, **reply.facts) if reply.template else ""
+    text = render(reply.template, **{**shared, **reply.facts}) if reply.template else ""
     rows = [[Key(label_text(button), button.data, button.url) for button in row] for row in reply.buttons]
     notice = render(reply.notice, **shared) if reply.notice else None
     return Screen(text, rows, reply.edit, reply.document, reply.photo, notice)

@@ -41,8 +41,10 @@ class Services:
 
 
 class Turn(Conversation):
-    def __init__(self, record: dict, services: Services, name: str = "") -> None:
+    def __init__(self, record: dict, services: Services, name: str = "",
+                 update_id: int | None = None) -> None:
         super().__init__(record)
+        self.update_id = update_id  # Telegram's: what this turn sends elsewhere is keyed by it
         self.services = services
         self.store: RunnerStore = services.store
         self.clinic: Clinic = services.clinic

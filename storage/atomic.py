@@ -83,6 +83,15 @@ def _is_tinydb_data(data: Any) -> bool:
     )
 
 
+class CorruptFile(Exception):
+    """A file that must not be treated as empty is unreadable; it was moved aside."""
+
+    def __init__(self, path: Path, aside: Path) -> None:
+        super().__init__(f"{path} is unreadable. It was moved to {aside}: repair or restore it there, "
+                         f"move it back to {path.name}, and start again.")
+        self.path, self.aside = path, aside
+
+
 class AtomicJSONStorage(Storage):
     """TinyDB storage for one JSON file, written with `atomic_write`.
 
@@ -94,9 +103,10 @@ class AtomicJSONStorage(Storage):
     file can't take the bot down.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, strict: bool = False) -> None:
         super().__init__()
         self._path = Path(path)
+        self._strict = strict  # a corrupt file stops everything instead of starting afresh
         self._data: dict[str, dict[str, Any]] | None = None
         self._stamp: Stamp | None = None
 
@@ -115,7 +125,9 @@ class AtomicJSONStorage(Storage):
             if not _is_tinydb_data(data):
                 raise ValueError("not a TinyDB database")
         except ValueError as exc:  # includes JSONDecodeError and UnicodeDecodeError
-            self._move_aside(exc)
+            aside = self._move_aside(exc)
+            if self._strict:
+                raise CorruptFile(self._path, aside) from None
             return None
         self._data, self._stamp = data, stamp
         return data
@@ -137,7 +149,7 @@ class AtomicJSONStorage(Storage):
     def _forget(self) -> None:
         self._data = self._stamp = None
 
-    def _move_aside(self, exc: Exception) -> None:
+    def _move_aside(self, exc: Exception) -> Path:
         self._forget()
         aside = self._path.with_name(f"{self._path.name}.{time.time_ns()}{CORRUPT_SUFFIX}")
         os.replace(self._path, aside)
@@ -149,3 +161,4 @@ class AtomicJSONStorage(Storage):
             type(exc).__name__,
             CORRUPT_SUFFIX,
         )
+        return aside

@@ -7,6 +7,9 @@ from abc import ABC, abstractmethod
 from datetime import date
 from typing import Any
 
+from .outbox import Outbox
+from .wakeups import WakeupIndex
+
 
 class RunnerStore(ABC):
     """Everything the bot keeps about its runners.
@@ -16,7 +19,13 @@ class RunnerStore(ABC):
     daily *check-in* history. Documents are plain JSON-able dicts; the store
     hands out copies, so mutating a returned dict never changes what is stored.
     Every write is durable when the method returns.
+
+    Beside the runners: the clinics' challenges, `wakeups` (when each runner next
+    needs the reminder scheduler) and the `outbox` (messages for other chats).
     """
+
+    wakeups: WakeupIndex
+    outbox: Outbox
 
     @abstractmethod
     def load(self, runner_id: int) -> dict[str, Any] | None:
@@ -41,15 +50,6 @@ class RunnerStore(ABC):
     @abstractmethod
     def delete(self, runner_id: int) -> None:
         """Erase every trace of the runner. Deleting an unknown runner is a no-op."""
-
-    @abstractmethod
-    def schedules(self) -> dict[int, dict[str, Any]]:
-        """Every runner's reminder schedule, by runner id: read once at start-up, so the
-        bot can plan reminders without opening 10,000 runners' files."""
-
-    @abstractmethod
-    def set_schedule(self, runner_id: int, schedule: dict[str, Any] | None) -> None:
-        """Store (or with None, remove) one runner's reminder schedule."""
 
     @abstractmethod
     def challenges(self) -> list[dict[str, Any]]:

@@ -1,8 +1,10 @@
-"""File backend: one TinyDB JSON file per runner under <data_dir>/runners/, and one
-<data_dir>/shared.json for what spans runners (reminder schedules).
+"""File backend: one TinyDB JSON file per runner, and beside them what spans runners.
 
     <data_dir>/runners/<telegram id>.json   {"profile": {"1": {...}},
                                              "checkins": {"<day>": {"date": ...}, ...}}
+    <data_dir>/challenges.json              the clinics' challenges (a corrupt file stops start-up)
+    <data_dir>/wakeups/                     when each runner next needs the scheduler (wakeups.py)
+    <data_dir>/outbox/                      messages for other chats until sent (outbox.py)
 
 Saving an answer rewrites only that runner's small file, so it costs the same
 with 100 or 10,000 runners stored. Only one process may use a data dir at a time.
@@ -18,7 +20,9 @@ from tinydb import TinyDB
 
 from .atomic import AtomicJSONStorage, fsync_dir, remove_temp_files
 from .base import check_runner_id
-from .tinydb_store import TinyDBStore
+from .outbox import FileOutbox
+from .tinydb_store import CHALLENGES, TinyDBStore
+from .wakeups import FileWakeups
 
 DEFAULT_CACHE_SIZE = 256
 
@@ -34,7 +38,12 @@ class FileStore(TinyDBStore):
         # Bounded so 10,000 runners don't mean 10,000 databases in memory.
         self._cache: OrderedDict[int, TinyDB] = OrderedDict()
         self._cache_size = max(1, cache_size)
-        self._shared_db = TinyDB(Path(data_dir) / "shared.json", storage=AtomicJSONStorage)
+        challenges = Path(data_dir) / "challenges.json"
+        self._challenges_db = TinyDB(challenges, storage=AtomicJSONStorage, strict=True)
+        self._challenges_db.tables()  # read now: a corrupt file stops start-up, naming the copy to restore
+        self.wakeups = FileWakeups(Path(data_dir) / "wakeups")
+        self.outbox = FileOutbox(Path(data_dir) / "outbox")
+        self._migrate(Path(data_dir) / "shared.json")
 
     def path_for(self, runner_id: int) -> Path:
         """Where the runner's file lives (also used by the benchmark to populate)."""
@@ -50,8 +59,20 @@ class FileStore(TinyDBStore):
             oldest.close()
         return db
 
-    def _shared(self) -> TinyDB:
-        return self._shared_db
+    def _challenges(self) -> TinyDB:
+        return self._challenges_db
+
+    def _migrate(self, shared: Path) -> None:
+        """Data dirs from before challenges.json kept challenges (and reminder schedules, now
+        rebuilt from the runners' records) in shared.json."""
+        if not shared.exists():
+            return
+        old = TinyDB(shared, storage=AtomicJSONStorage, strict=True)
+        for challenge in old.table(CHALLENGES).all():
+            self.save_challenge(dict(challenge))
+        old.close()
+        shared.rename(shared.with_name("shared.json.migrated"))
+        fsync_dir(shared.parent)
 
     def _erase(self, runner_id: int) -> None:
         db = self._cache.pop(runner_id, None)
@@ -79,4 +100,4 @@ class FileStore(TinyDBStore):
         with self._lock:
             while self._cache:
                 self._cache.popitem()[1].close()
-            self._shared_db.close()
+            self._challenges_db.close()

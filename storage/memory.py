@@ -5,17 +5,21 @@ from __future__ import annotations
 from tinydb import TinyDB
 from tinydb.storages import MemoryStorage
 
+from .outbox import MemoryOutbox
 from .tinydb_store import TinyDBStore
+from .wakeups import MemoryWakeups
 
 
 class MemoryStore(TinyDBStore):
     def __init__(self) -> None:
         super().__init__()
         self._dbs: dict[int, TinyDB] = {}
-        self._shared_db = TinyDB(storage=MemoryStorage)
+        self._challenges_db = TinyDB(storage=MemoryStorage)
+        self.wakeups = MemoryWakeups()
+        self.outbox = MemoryOutbox()
 
-    def _shared(self) -> TinyDB:
-        return self._shared_db
+    def _challenges(self) -> TinyDB:
+        return self._challenges_db
 
     def _db(self, runner_id: int) -> TinyDB:
         db = self._dbs.get(runner_id)

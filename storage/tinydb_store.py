@@ -18,8 +18,7 @@ from .base import RunnerStore, check_runner_id, checkin_day, json_copy
 
 PROFILE = "profile"
 CHECKINS = "checkins"
-SCHEDULES = "schedules"  # in the shared database, one document per runner (doc id = runner id)
-CHALLENGES = "challenges"  # in the shared database, one document per challenge
+CHALLENGES = "challenges"  # in the challenges database, one document per challenge
 PROFILE_DOC_ID = 1  # the profile table holds exactly one document
 
 
@@ -53,8 +52,8 @@ class TinyDBStore(RunnerStore):
         """Remove the runner's database and anything else that names them."""
 
     @abstractmethod
-    def _shared(self) -> TinyDB:
-        """The one database for what spans runners (the reminder schedules)."""
+    def _challenges(self) -> TinyDB:
+        """The one database of the clinics' challenges."""
 
     def load(self, runner_id: int) -> dict[str, Any] | None:
         runner_id = check_runner_id(runner_id)
@@ -89,27 +88,14 @@ class TinyDBStore(RunnerStore):
                 "checkins": self.checkins(runner_id),
             }
 
-    def schedules(self) -> dict[int, dict[str, Any]]:
-        with self._lock:
-            return {row.doc_id: json_copy(row) for row in self._shared().table(SCHEDULES).all()}
-
-    def set_schedule(self, runner_id: int, schedule: dict[str, Any] | None) -> None:
-        runner_id = check_runner_id(runner_id)
-        with self._lock:
-            table = self._shared().table(SCHEDULES)
-            if schedule is not None:
-                _put(table, runner_id, json_copy(schedule, "schedule"))
-            elif table.contains(doc_id=runner_id):
-                table.remove(doc_ids=[runner_id])
-
     def challenges(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [json_copy(row) for row in self._shared().table(CHALLENGES).all()]
+            return [json_copy(row) for row in self._challenges().table(CHALLENGES).all()]
 
     def save_challenge(self, challenge: dict[str, Any]) -> None:
         document = json_copy(challenge, "challenge")
         with self._lock:
-            table = self._shared().table(CHALLENGES)
+            table = self._challenges().table(CHALLENGES)
             found = table.get(Query().code == document["code"])
             if found is None:
                 table.insert(document)
@@ -119,5 +105,5 @@ class TinyDBStore(RunnerStore):
     def delete(self, runner_id: int) -> None:
         runner_id = check_runner_id(runner_id)
         with self._lock:
-            self.set_schedule(runner_id, None)
+            self.wakeups.forget(runner_id)
             self._erase(runner_id)

@@ -1,14 +1,17 @@
 """Many onboarded runners on disk, quickly, for the benchmarks.
 
 One runner goes through the real conversation (the engine, no Telegram); its file is copied
-for the others, and the schedule index is written once.
+for the others, and the wakeup index is written once.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
-from storage.atomic import AtomicJSONStorage
+from conversations.engine import schedule_of
+from conversations.reminders import next_wakeup
+from storage.wakeups import BUILT, minute_of
 from testkit.runner import onboard_in_engine
 from testkit.story import make_coach
 
@@ -24,7 +27,7 @@ def populate(data_dir: Path, runners: int, *, time_of_day: str, zone: str) -> No
     coach.store.save(TEMPLATE_RUNNER, record)
     store = coach.store
     template = store.path_for(TEMPLATE_RUNNER).read_text()
-    schedule = store.schedules()[TEMPLATE_RUNNER] | {"time": time_of_day, "timezone": zone}
+    wakeup = next_wakeup(schedule_of(record), datetime.now(UTC))
     store.close()
     marker = f'"runner_id":{TEMPLATE_RUNNER},'  # storage writes compact JSON
     if marker not in template:
@@ -32,5 +35,9 @@ def populate(data_dir: Path, runners: int, *, time_of_day: str, zone: str) -> No
     for runner_id in range(2, runners + 1):
         text = template.replace(marker, f'"runner_id":{runner_id},')
         (data_dir / "runners" / f"{runner_id}.json").write_text(text)
-    index = {"schedules": {str(r): schedule for r in range(1, runners + 1)}}
-    AtomicJSONStorage(data_dir / "shared.json").write(index)
+    # Everyone's next wake-up, as the scheduler would have written it (without a sync per file).
+    minute = data_dir / "wakeups" / minute_of(wakeup)
+    minute.mkdir(parents=True, exist_ok=True)
+    for runner_id in range(1, runners + 1):
+        (minute / str(runner_id)).touch()
+    (data_dir / "wakeups" / BUILT).touch()

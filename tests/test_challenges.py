@@ -103,6 +103,15 @@ def test_roster_row_counts_adherence_streak_and_flags():
     assert silent.flags == ("red_flag", "bad_mornings", "silent")
 
 
+def test_the_day_a_runner_joins_is_no_missed_check_in():
+    group = challenge()
+    late = {"id": 2, "name": "Ben", "joined": "2027-04-07"}  # after the start
+    assert roster_row(group, late, {"phase": 2}, [], date(2027, 4, 7)).due == 0
+    assert roster_row(group, late, {"phase": 2}, [], date(2027, 4, 8)).due == 1
+    keen = rows([(2, {"pain": 1})])  # checked in on the day they joined
+    assert roster_row(group, late, {"phase": 2}, keen, date(2027, 4, 8)).adherence == 50
+
+
 def test_session_reminders_come_the_day_before_and_an_hour_before_once_each():
     group = challenge(sessions=[{"weekday": "wed", "time": "18:30", "title": "Class"}])
     start = datetime(2027, 4, 7, 17, 30, tzinfo=UTC)  # 18:30 in London (BST)

@@ -99,12 +99,13 @@ def position(points: list[Point], record: dict | None) -> int:
 
 
 def every_file_parses(data_dir: Path) -> list[Path]:
-    """json.loads every data file; returns the temp files of interrupted saves."""
+    """json.loads every data file; returns the temp files of interrupted saves. (The wakeup
+    index's entries are empty files: their names are the data.)"""
     leftovers = []
     for path in data_dir.rglob("*"):
         if path.is_file() and path.name.endswith(".tmp"):
             leftovers.append(path)
-        elif path.is_file():
+        elif path.is_file() and path.suffix == ".json":
             json.loads(path.read_text())
     assert not list(data_dir.rglob("*.corrupt")), "a data file was unreadable and moved aside"
     return leftovers

@@ -169,17 +169,16 @@ def test_two_days_without_a_check_in_bring_one_gentle_nudge(phone, clock):
     for _ in range(4):
         next_morning(clock)
         clock.moment = clock.moment.replace(hour=7, minute=31)
-        [(kind, [reminder])] = coach.due(RUNNER)
+        [(_, [reminder])], _ = coach.claim_due(RUNNER)
         nudges.append("haven't heard from you" in render_reply(reminder).html)
-        coach.mark_sent(RUNNER, kind)
     assert nudges == [False, True, False, False]
 
 
 def test_stop_turns_reminders_off(phone):
     phone.command("stop")
     assert "Reminders are off" in phone.text
-    assert RUNNER not in phone.coach.store.schedules()
-    assert phone.coach.due(RUNNER) == []
+    assert phone.schedules[RUNNER] is None
+    assert phone.coach.claim_due(RUNNER) == ([], None)
 
 
 def test_twelve_weeks_of_loading_without_improvement_brings_a_referral_at_retest(phone, clock):

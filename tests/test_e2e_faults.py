@@ -12,6 +12,7 @@ stopping waits for every update in hand, retries included, so a late duplicate c
 
 from datetime import UTC, datetime, timedelta
 
+from conversations.engine import schedule_of
 from testkit.http import LocalBotApi
 from testkit.telegram import FakeUser
 from tests.clock import Clock
@@ -65,7 +66,7 @@ def onboard_through_the_engine(application, runner_id: int) -> None:
     Telegram knows their chat), their reminder handed to the running bot's scheduler."""
     engine = application.bot_data["engine"]
     onboard_in_engine(engine, runner_id)
-    application.bot_data["scheduler"].apply({runner_id: engine.store.schedules()[runner_id]})
+    application.bot_data["scheduler"].apply({runner_id: schedule_of(engine.store.load(runner_id))})
 
 
 # --- 429: too many requests ------------------------------------------------------------------
@@ -156,7 +157,7 @@ async def test_reminder_to_a_chat_telegram_does_not_know_fails_alone_and_the_oth
         assert await scheduler.tick() == 1
         unknown = [c for c in bot_api.calls_of("sendMessage") if c.params.get("chat_id") == 6005]
         assert [(c.status, c.error) for c in unknown] == [(400, "Bad Request: chat not found")]
-        assert coach.store.load(6005).get("last_reminder_on") is None
+        assert coach.store.load(6005)["reach"] == "blocked"  # nothing more is sent there
         assert coach.store.load(dan.id)["last_reminder_on"] == "2027-03-01"
         await answer(dan, "tap", "Check in")
         assert await scheduler.tick() == 0  # dan's reminder is not sent twice

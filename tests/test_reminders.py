@@ -8,7 +8,7 @@ import pytest
 
 from bot.scheduler import ReminderScheduler
 from conversations.clinic import load_clinic
-from conversations.engine import Engine
+from conversations.engine import Engine, schedule_of
 from conversations.messages import html_to_text, render_reply
 from conversations.protocol import default_protocol
 from conversations.reminders import reminder_at
@@ -32,7 +32,7 @@ def onboard(scheduler: ReminderScheduler, runner_id: int, time: str, zone_button
     engine = scheduler.engine
     onboard_in_engine(engine, runner_id, [*TYPICAL_RUNNER, *reminder])
     assert engine.store.load(runner_id)["state"] == "idle"
-    scheduler.apply({runner_id: engine.store.schedules()[runner_id]})  # as the adapter would
+    scheduler.apply({runner_id: schedule_of(engine.store.load(runner_id))})  # as the adapter would
 
 
 def handle(scheduler: ReminderScheduler, runner_id: int, event: Event) -> None:
@@ -146,7 +146,7 @@ async def test_snooze_sends_the_reminder_again_an_hour_later_once(setup):
     clock, phones, scheduler = setup
     await run_until(scheduler, clock, datetime(2027, 3, 10, 20, 1, tzinfo=UTC))
     assert len(phones.reminders(103)) == 1
-    assert scheduler.engine.due(103) == []  # nothing more due today
+    assert scheduler.engine.claim_due(103)[0] == []  # nothing more due today
     reminder = phones.screens[-1]
     tap_on(scheduler, 103, reminder, "Snooze")
     tap_on(scheduler, 103, reminder, "Snooze")  # twice: still one snooze

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from storage import RunnerStore, open_store
+from storage.atomic import CorruptFile
 from storage.files import FileStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -318,18 +320,62 @@ def test_sigkill_mid_save_leaves_every_file_whole(tmp_path, data_dir):
     assert not list((data_dir / "runners").glob(".*"))  # temp files gone
 
 
-def test_reminder_schedules_are_kept_across_runners_and_erased_with_the_runner(store):
+def test_wakeups_come_due_by_minute_and_go_with_the_runner(store):
+    monday = datetime(2027, 3, 1, 7, 30, 20, tzinfo=UTC)
     store.save(1, {"state": "idle"})
-    store.set_schedule(1, {"time": "07:30", "timezone": "Australia/Sydney"})
-    store.set_schedule(2, {"time": "18:00", "timezone": "UTC"})
-    store.set_schedule(2, {"time": "19:00", "timezone": "UTC"})
-    assert store.schedules() == {
-        1: {"time": "07:30", "timezone": "Australia/Sydney"},
-        2: {"time": "19:00", "timezone": "UTC"},
-    }
+    store.wakeups.add(1, monday)
+    store.wakeups.add(1, monday)  # twice: one entry
+    store.wakeups.add(2, monday + timedelta(minutes=1))
+    store.wakeups.add(3, monday + timedelta(days=1))
+    minute = monday.replace(second=0)
+    assert store.wakeups.due(monday - timedelta(minutes=1)) == []
+    next_minute = minute + timedelta(minutes=1)
+    assert store.wakeups.due(monday + timedelta(seconds=59)) == [(minute, 1), (next_minute, 2)]
+    store.wakeups.remove(2, monday + timedelta(minutes=1))
     store.delete(1)
-    store.set_schedule(2, None)
-    assert store.schedules() == {}
+    assert store.wakeups.due(monday + timedelta(days=2)) == [(minute + timedelta(days=1), 3)]
+    assert not store.wakeups.built
+    store.wakeups.mark_built()
+    assert store.wakeups.built
+
+
+def test_outbox_keeps_each_message_until_done_and_never_takes_a_key_twice(store):
+    alert = {"key": "alert:1:500:9", "chat_id": 9, "replies": [{"template": "x.j2", "facts": {"n": 1}}]}
+    store.outbox.put([alert, {**alert, "replies": []}])  # the same key again: the first is kept
+    [waiting] = store.outbox.pending()
+    assert (waiting["key"], waiting["replies"]) == (alert["key"], alert["replies"])
+    store.outbox.done(alert["key"])
+    store.outbox.put([alert])  # a turn applied again after a crash
+    assert store.outbox.pending() == []
+
+
+def test_what_waits_in_the_outbox_survives_reopening(data_dir):
+    with open_store(data_dir) as store:
+        store.outbox.put([{"key": "k", "chat_id": 1, "replies": []}])
+        store.wakeups.add(1, datetime(2027, 3, 1, tzinfo=UTC))
+    with open_store(data_dir) as store:
+        assert [m["key"] for m in store.outbox.pending()] == ["k"]
+        assert store.wakeups.due(datetime(2027, 3, 2, tzinfo=UTC)) == [(datetime(2027, 3, 1, tzinfo=UTC), 1)]
+
+
+def test_a_corrupt_challenges_file_stops_the_store_and_names_the_copy_to_restore(data_dir):
+    with open_store(data_dir) as store:
+        store.save_challenge({"code": "abc", "name": "Spring", "participants": []})
+    (data_dir / "challenges.json").write_text("{ half a file")
+    with pytest.raises(CorruptFile) as caught:
+        open_store(data_dir)
+    aside = caught.value.aside
+    assert aside.exists() and aside.read_text() == "{ half a file"
+    assert str(aside) in str(caught.value) and "challenges.json" in str(caught.value)
+
+
+def test_challenges_kept_in_the_old_shared_file_are_carried_over(data_dir):
+    data_dir.mkdir(parents=True)
+    old = {"challenges": {"1": {"code": "abc", "name": "Spring"}}, "schedules": {"5": {"time": "07:30"}}}
+    (data_dir / "shared.json").write_text(json.dumps(old))
+    with open_store(data_dir) as store:
+        assert store.challenges() == [{"code": "abc", "name": "Spring"}]
+    assert not (data_dir / "shared.json").exists()
 
 
 def test_challenges_are_stored_by_code_and_replaced_whole(store):
