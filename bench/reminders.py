@@ -41,7 +41,7 @@ async def run(runners: int) -> dict:
             async with application:
                 scheduler = application.bot_data["scheduler"]
                 scheduler.load()
-                due = len(scheduler.due_now())
+                due = len(scheduler.store.wakeups.due(scheduler.now()))
                 started = time.perf_counter()
                 sent = await scheduler.tick()
                 seconds = time.perf_counter() - started

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from conversations.engine import schedule_of
-from conversations.reminders import next_wakeup
+from conversations.reminders import CATCH_UP, next_wakeup
 from storage.wakeups import BUILT, minute_of
 from testkit.runner import onboard_in_engine
 from testkit.story import make_coach
@@ -27,7 +27,8 @@ def populate(data_dir: Path, runners: int, *, time_of_day: str, zone: str) -> No
     coach.store.save(TEMPLATE_RUNNER, record)
     store = coach.store
     template = store.path_for(TEMPLATE_RUNNER).read_text()
-    wakeup = next_wakeup(schedule_of(record), datetime.now(UTC))
+    # As the scheduler's start-up would plan it: a reminder due within CATCH_UP is due now.
+    wakeup = next_wakeup(schedule_of(record), datetime.now(UTC) - CATCH_UP)
     store.close()
     marker = f'"runner_id":{TEMPLATE_RUNNER},'  # storage writes compact JSON
     if marker not in template:
