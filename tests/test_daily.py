@@ -34,14 +34,24 @@ def phone(tmp_path, clock):
     return phone
 
 
-def check_in(phone: Phone, pain="2", settled="Yes, settled", morning="Same as usual", km="5 km"):
+def check_in(phone: Phone, pain="2", settled="Yes, settled", morning="Same as usual", km="5 km",
+             done="Yes, all", walk="1", walk_run="It wasn't", walk_run_pain="2"):
     phone.command("checkin")
     phone.tap(pain)
     if settled:
         phone.tap(settled)
     phone.tap(morning)
-    phone.tap("Yes, all of it")
-    phone.tap(km)
+    phone.tap(done)
+    running_questions(phone, km=km, walk=walk, walk_run=walk_run, walk_run_pain=walk_run_pain)
+
+
+def running_questions(phone: Phone, *, km="5 km", walk="1", walk_run="It wasn't", walk_run_pain="2"):
+    """The check-in's last questions depend on where running stands: answer whichever come."""
+    answers = {"how long": None, "walked briskly": walk, "walk-run session?": walk_run,
+               "during the walk-run": walk_run_pain, "kilometres": km, "overstride": "No"}
+    while phone.coach.store.load(phone.runner_id)["state"].startswith("checkin_"):
+        question = phone.screens[-1].html
+        phone.tap(next(answer for words, answer in answers.items() if answer and words in question))
 
 
 def next_morning(clock: Clock) -> None:
