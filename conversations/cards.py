@@ -32,12 +32,14 @@ def card_for_week(week: int) -> str:
     return CARDS[(week - 1) % len(CARDS)]
 
 
-def card_facts(protocol: Protocol) -> dict[str, int]:
-    """What the cards quote from the loading protocol (plain numbers, so a Reply can be stored)."""
+def card_facts(protocol: Protocol) -> dict:
+    """What the cards quote from the loading protocol (plain data, so a Reply can be stored)."""
     return {
         "single_run_increase_percent": protocol.running.single_run_increase_percent,
         "cadence_increase_percent": protocol.cadence.increase_percent,
         "cadence_example_from": protocol.cadence.example_from,
+        "heel_lift_millimetres": protocol.heel_lift.millimetres,
+        "walk_run": protocol.walk_run.model_dump(),
     }
 
 

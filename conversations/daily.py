@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 from conversations import onboarding, questionnaire
 from conversations.answers import parse_answers
+from conversations.cards import card_reply
 from conversations.flow import CHECKIN_STATES
-from conversations.intake import answers_from
+from conversations.intake import VISA_QUESTION, Unreadable, answers_from, read_number
 from conversations.progression import CheckIn, decide
 from conversations.reminders import DEFAULT_STRENGTH_DAYS, SNOOZE
 from conversations.replies import Button, Reply
@@ -160,7 +161,10 @@ def apply_checkin(turn: Turn) -> None:
     elif decision.action == "drop_phase":
         change_phase(turn, max(1, phase_before - 1))
     turn.record["lighter"] = decision.action == "reduce"
-    turn.record["running"] = decision.running
+    if decision.action in ("reduce", "drop_phase") or decision.week_over:
+        turn.record["running"] = decision.running
+    elif turn.record.get("running") in ("stop", "reduce"):
+        turn.record["running"] = "hold"  # a good day after a bad one: steady, easy running again
     if "checkin_overstride" in draft:
         turn.record["overstride"] = draft["checkin_overstride"]
     running = next_running_step(turn, checkin, earlier, decision)
@@ -224,6 +228,7 @@ def change_phase(turn: Turn, phase: int) -> None:
     turn.record["phase_started"] = today
     turn.record["load_week"] = 1
     turn.record["load_week_started"] = today
+    turn.record["add_load"] = False
     turn.record.setdefault("phases", []).append({"date": today, "phase": phase})
 
 
@@ -326,6 +331,25 @@ def reminder_screen(turn: Turn) -> Reply:
                      nudge=nudge_due(turn) is not None, checked_in=turn.record.get("checked_in_on") == day)
 
 
+def visa(turn: Turn, argument: str = "") -> None:
+    """/visa 64: a VISA-A score the runner (or their clinician) got elsewhere, kept and charted."""
+    scores = turn.record.get("visa", [])
+    text = argument.strip()
+    if not text:
+        turn.show("visa/how.j2", last=scores[-1] if scores else None)
+        return
+    try:
+        score = read_number(VISA_QUESTION, text.lower())
+    except Unreadable as problem:
+        turn.show(f"questions/reask/{problem.key}.j2", **problem.facts)
+        turn.show("visa/how.j2", last=scores[-1] if scores else None)
+        return
+    today = turn.today().isoformat()
+    previous = scores[-1] if scores else None
+    turn.record["visa"] = [*[s for s in scores if s["date"] != today], {"date": today, "score": score}]
+    turn.show("visa/saved.j2", score=score, previous=previous)
+
+
 def summary_screen(turn: Turn) -> Reply:
     today = turn.today()
     checkins = turn.store.checkins(turn.runner_id)
@@ -334,9 +358,22 @@ def summary_screen(turn: Turn) -> Reply:
         c for c in checkins
         if today - timedelta(days=14) < date.fromisoformat(c["date"]) <= today - timedelta(days=7)
     ]
+    scores = turn.record.get("visa", [])
     return turn.page("reminders/summary.j2", [turn.clinic_row()], done=len(this_week),
                      pain=average_pain(this_week), pain_before=average_pain(last_week),
-                     phase=turn.protocol.phase(turn.record["phase"]), plan=turn.todays_plan())
+                     phase=turn.protocol.phase(turn.record["phase"]), plan=turn.todays_plan(),
+                     visa=scores[-1] if scores else None, visa_before=scores[-2] if len(scores) > 1 else None)
+
+
+def programme_week(turn: Turn) -> int:
+    """Which week of the programme this is, counting from the first assessment as week 1."""
+    started = turn.record.get("assessments", [{}])[0].get("date") or turn.today().isoformat()
+    return (turn.today() - date.fromisoformat(started)).days // 7 + 1
+
+
+def weekly_card(turn: Turn) -> Reply:
+    """The week's education card, sent with the Sunday summary."""
+    return card_reply(programme_week(turn), turn.protocol)
 
 
 def progress(turn: Turn, argument: str = "") -> None:

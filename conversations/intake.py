@@ -119,6 +119,9 @@ RETEST_QUESTIONS = (
     Question("retest_hop", "retest", "pain", PAIN_SCALE, extra=((None, "not_tried"),),
              only_if="retest_hop_is_safe"),
 )
+# A VISA-A score typed with /visa: read like any number, with its real range.
+VISA_QUESTION = Question("visa", "outcome", "number", limits=(0, 100))
+
 # Answering again after an urgent result: first, whether a clinician has seen them since.
 CLEARANCE_QUESTIONS = (Question("seen_clinician", "safety", "choice", (True, False)),)
 BY_ID = {

@@ -77,6 +77,7 @@ def remember(turn: Turn) -> Assessment:
         turn.record["phase_started"] = today
         turn.record["load_week"] = 1
         turn.record["load_week_started"] = today
+        turn.record["add_load"] = False
         if assessment.phase is not None:
             turn.record.setdefault("phases", []).append({"date": today, "phase": assessment.phase})
     turn.record["phase"] = assessment.phase
