@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from conversations.answers import parse_answers
 from conversations.clinic import Clinic
 from conversations.intake import answers_from
-from conversations.messages import template_module
+from conversations.messages import option_labels, template_module
 from conversations.protocol import default_protocol
 from conversations.summary_pdf import summary_pdf
 from conversations.triage import assess
@@ -59,6 +59,13 @@ REFERRED = assess(parse_answers(answers_from({
     **INTAKE, "age": 16, "morning_stiffness_minutes": 90, "pain_now": 9, "structured_loading_weeks": 12,
     "other_flags": ["tingling_or_numbness", "inflammatory_signs"], "location": "unsure",
 }))).model_dump()
+
+# Since New Year: thirty phase changes, up and down every three days, and a VISA-A score a week.
+NEW_YEAR = date(2027, 1, 1)
+MANY_PHASES = [
+    {"date": (NEW_YEAR + timedelta(days=3 * n)).isoformat(), "phase": n % 3 + 1} for n in range(30)
+]
+WEEKLY_VISA = [{"date": (NEW_YEAR + timedelta(weeks=w)).isoformat(), "score": 40 + w} for w in range(14)]
 
 
 def checkins_for(days: int, *, seed: int = 7) -> list[dict]:
@@ -257,8 +264,7 @@ def test_sixty_days_of_check_ins_still_fit_on_one_page() -> None:
             id="a very long name that must wrap",
         ),
         pytest.param(
-            {"phases": [{"date": (date(2027, 1, 1) + timedelta(days=3 * i)).isoformat(), "phase": 1 + i % 3}
-                        for i in range(30)], "phase": 3},
+            {"phases": MANY_PHASES, "phase": 3},
             id="many phase changes",
         ),
         pytest.param({"assessment": REFERRED, "phase": None}, id="referred, with eight reasons"),
@@ -271,3 +277,33 @@ def test_missing_or_odd_parts_still_give_one_page(changes: dict) -> None:
 
     one_a4_page(reader)
     assert CLINIC.name in flat(text)
+
+
+def test_without_a_retest_the_page_shows_the_heel_raise_test_from_intake() -> None:
+    record, checkins = weeks_in_phase_two(retests=[])
+
+    _, text = read(summary_pdf(record, checkins, CLINIC, default_protocol(), today=TODAY))
+
+    assert (
+        "At intake on 1 Mar 2027 (no retest yet): 14 single-leg heel raises on the sore side, "
+        "25 on the other (56% of the other side); pain 3/10 during the raises" in flat(text)
+    )
+
+
+def test_when_everything_is_long_at_once_the_type_shrinks_and_a_week_of_check_ins_still_shows() -> None:
+    record, _ = weeks_in_phase_two(
+        assessment=REFERRED,
+        phase=None,
+        first_name="Ægir-Þór Łukasz Ñúñez-Øyvindsdóttir " * 6,
+        phases=MANY_PHASES,
+        answers={**INTAKE, "recent_changes": list(option_labels("recent_changes")),
+                 "other_flags": list(option_labels("other_flags"))},
+        visa=WEEKLY_VISA,
+    )
+
+    reader, text = read(summary_pdf(record, checkins_for(60), CLINIC, default_protocol(), today=TODAY))
+
+    one_a4_page(reader)
+    assert all(reason["rule"] in text.split() for reason in REFERRED["reasons"])
+    assert len(table_rows(text)) >= 7
+    assert "not a diagnosis" in flat(text)
