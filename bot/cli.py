@@ -6,6 +6,7 @@
     achilles-coach triage --answers F  the assessment of a runner's answers, as JSON
     achilles-coach plan --answers F    today's plan for those answers
     achilles-coach diagram             write the conversation's state machine to docs/
+    achilles-coach programme           write twelve simulated weeks of the programme to docs/
     achilles-coach challenge create|list|export   clinic challenge groups, for clinic staff
 
 FILE may be `-` for standard input. Bad answers: exit status 2, one line per bad field on stderr.
@@ -23,12 +24,14 @@ from pathlib import Path
 from pydantic import ValidationError
 from telegram.error import InvalidToken
 
+from bot import programme
 from bot.config import Settings, SettingsError, load_settings
 from bot.telegram_app import ALLOWED_UPDATES, build_application
 from bot.terminal import chat
 from conversations.answers import Answers, contract_json, describe_errors, parse_answers
 from conversations.challenges import Challenge, ChallengeFormError, challenge_from_form, csv_export
 from conversations.clinic import ClinicError, load_clinic
+from conversations.clinic_desk import export_data
 from conversations.engine import Engine
 from conversations.flow import mermaid_diagram
 from conversations.messages import html_to_text, render, template_module
@@ -143,6 +146,13 @@ def default_command(args: argparse.Namespace, protocol: Protocol) -> int:
     return chat_command(args, protocol)
 
 
+def programme_command(args: argparse.Namespace, protocol: Protocol) -> int:
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(programme.document(protocol), encoding="utf-8")
+    print(f"wrote {args.output}")
+    return 0
+
+
 def diagram_command(args: argparse.Namespace, protocol: Protocol) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(mermaid_diagram(), encoding="utf-8")
@@ -188,8 +198,7 @@ def challenge_export(args: argparse.Namespace, protocol: Protocol) -> int:
     if stored is None:
         raise BadInput(f"no challenge with code {args.code}")
     challenge = Challenge.model_validate(stored)
-    data = [(p, engine.store.checkins(p["id"])) for p in challenge.participants]
-    text = csv_export(challenge, data, clinic_today(engine))
+    text = csv_export(challenge, export_data(engine.store, challenge), clinic_today(engine))
     if args.output:
         args.output.write_text(text, encoding="utf-8")
     else:
@@ -216,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     diagram = commands.add_parser("diagram", help="write the conversation diagram (Mermaid)")
     diagram.add_argument("--output", type=Path, default=DIAGRAM)
     diagram.set_defaults(handler=diagram_command)
+    weeks = commands.add_parser("programme", help="simulate twelve weeks of the programme (Markdown)")
+    weeks.add_argument("--output", type=Path, default=programme.DOCUMENT)
+    weeks.set_defaults(handler=programme_command)
 
     triage = commands.add_parser("triage", help="assess a runner's answers; prints JSON")
     triage.add_argument("--answers", required=True, metavar="FILE", help="JSON answers, or -")

@@ -176,6 +176,7 @@ class RosterRow:
     trend: str  # "better", "same", "worse" or "" when too early to say
     streak: int
     flags: tuple[str, ...]
+    visa: int | None = None  # the latest VISA-A score
 
     @property
     def adherence(self) -> int | None:
@@ -203,6 +204,7 @@ def roster_row(challenge: Challenge, participant: dict, record: dict | None, che
         trend=trend(pains),
         streak=streak(checkins, today),
         flags=alert_flags(record, checkins, today, since=first),
+        visa=((record or {}).get("visa") or [{}])[-1].get("score"),
     )
 
 
@@ -274,16 +276,18 @@ def session_reminders_due(challenge: Challenge, zone: ZoneInfo, now: datetime,
 # --- export ------------------------------------------------------------------------------------
 
 CSV_COLUMNS = ("date", "participant_id", "name", "phase", "checked_in", "pain", "settled", "morning",
-               "plan_done", "km", "decision")
+               "plan_done", "km", "decision", "visa_a")
 
 
-def csv_export(challenge: Challenge, participants: list[tuple[dict, list[dict]]], today: date) -> str:
-    """One row per participant per day of the challenge so far; ISO dates, numbers as numbers."""
+def csv_export(challenge: Challenge, participants: list[tuple[dict, list[dict], dict]],
+               today: date) -> str:
+    """One row per participant per day of the challenge so far; ISO dates, numbers as numbers.
+    Each participant comes with their check-ins and their VISA-A scores by date."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     last = min(today, challenge.end - timedelta(days=1))
-    for participant, checkins in participants:
+    for participant, checkins, visa in participants:
         by_day = {c["date"]: c for c in checkins}
         day = max(challenge.start, date.fromisoformat(participant["joined"]))
         while day <= last:
@@ -297,6 +301,7 @@ def csv_export(challenge: Challenge, participants: list[tuple[dict, list[dict]]]
                     row.get("morning", ""), row.get("plan_done", ""), blank(row.get("km")),
                     row.get("decision", ""),
                 ]
+            values.append(blank(visa.get(day.isoformat())))
             writer.writerow(values)
             day += timedelta(days=1)
     return out.getvalue()

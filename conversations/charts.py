@@ -8,7 +8,8 @@ Top panel: pain after the day before's session or run (0-10) with the safe / acc
 zones, the morning stiffness compared with usual as coloured markers along the bottom, days that
 stepped back a phase, and dashed lines where a phase began. Bottom panel: the retests, heel raises
 on the sore and the good side, the sore/good ratio on the latest retest, and the pain during the
-raises and when hopping on a second axis.
+raises and when hopping on a second axis. With VISA-A scores, a small third panel shows them on
+their own 0-100 scale (the questionnaire is scored out of 100; higher is better).
 """
 
 from __future__ import annotations
@@ -49,50 +50,74 @@ SORE_SIDE = "#1565c0"
 GOOD_SIDE = "#78909c"
 RAISE_PAIN = "#ef6c00"
 HOP_PAIN = "#8e24aa"
+VISA = "#00897b"
 
 FONT = 10
 SMALL = 9
 NOTE_WIDTH = 64  # characters per line of a note inside a panel
 
 
-def progress_chart(checkins: list[dict], phases: list[dict], retests: list[dict], *, today: date) -> bytes:
+def progress_chart(
+    checkins: list[dict],
+    phases: list[dict],
+    retests: list[dict],
+    *,
+    today: date,
+    visa: list[dict] | None = None,
+) -> bytes:
     """PNG bytes.
 
     `checkins` are the stored daily rows (date, pain, morning, decision, phase, ...), `phases` the
     phase history ({date, phase}: the day each phase began), `retests` the stored retests (date,
-    reps, reps_other, pain, hop_pain). Days may be missing and pain may be None: those are gaps.
+    reps, reps_other, pain, hop_pain), `visa` the VISA-A scores ({date, score}), if any. Days may be
+    missing and pain may be None: those are gaps.
     """
     labels = template_module("charts/labels.j2")
     figure = Figure(figsize=SIZE_INCHES, dpi=DPI, facecolor="white")
     FigureCanvasAgg(figure)
-    if not checkins and not retests:
+    visa = [row for row in visa or [] if row.get("score") is not None]
+    if not checkins and not retests and not visa:
         _draw_empty(figure, labels)
     else:
-        _draw_progress(figure, labels, checkins, phases, retests, today)
+        _draw_progress(figure, labels, checkins, phases, retests, visa, today)
     buffer = BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, facecolor="white")
     return buffer.getvalue()
 
 
-# --- the two panels -------------------------------------------------------------------------------
+# --- the panels -----------------------------------------------------------------------------------
 
 
 def _draw_progress(
-    figure: Figure, labels: object, checkins: list[dict], phases: list[dict], retests: list[dict], today: date
+    figure: Figure,
+    labels: object,
+    checkins: list[dict],
+    phases: list[dict],
+    retests: list[dict],
+    visa: list[dict],
+    today: date,
 ) -> None:
     phases = phases or _phases_from_checkins(checkins)
-    start = _first_day([*checkins, *phases, *retests], today)
+    start = _first_day([*checkins, *phases, *retests, *visa], today)
     days = [start + timedelta(days=i) for i in range((today - start).days + 1)]
     figure.set_layout_engine("tight", pad=0.6, h_pad=0.8)
     figure.suptitle(labels.title, fontsize=15, fontweight="bold", color=INK, x=0.01, ha="left")
-    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    if visa:
+        top, middle, bottom = figure.subplots(3, 1, sharex=True, height_ratios=[3, 2, 1.3])
+        panels = [top, middle, bottom]
+        _retest_panel(middle, labels, retests, start, today)
+        _visa_panel(bottom, labels, visa, start, today)
+    else:
+        top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+        panels = [top, bottom]
+        _retest_panel(bottom, labels, retests, start, today)
     _pain_panel(top, labels, checkins, days)
-    _retest_panel(bottom, labels, retests, start, today)
-    for axes in (top, bottom):
+    for axes in panels:
         _phase_lines(axes, labels, phases, start, today, annotate=axes is top)
     top.set_xlim(_noon(start) - timedelta(days=1), _noon(today))  # half a day either side
     _date_axis(bottom, labels, len(days))
-    top.tick_params(axis="x", labelbottom=False)
+    for axes in panels[:-1]:
+        axes.tick_params(axis="x", labelbottom=False)
     _legend(top, _pain_legend(labels, checkins, with_phases=bool(phases)))
 
 
@@ -206,6 +231,28 @@ def _retest_panel(axes: Axes, labels: object, retests: list[dict], start: date, 
     pains.spines["right"].set_color("#b0bec5")
     axes.set_zorder(pains.get_zorder() + 1)  # the heel raises in front of the pain markers
     axes.patch.set_visible(False)
+    _legend(axes, handles)
+
+
+def _visa_panel(axes: Axes, labels: object, visa: list[dict], start: date, end: date) -> None:
+    """The VISA-A scores on their own 0-100 scale: a different questionnaire, not a pain score."""
+    rows = sorted((row for row in visa if start <= _day(row["date"]) <= end), key=lambda r: _day(r["date"]))
+    _style(axes)
+    axes.set_ylabel(labels.visa_axis, fontsize=FONT, color=INK)
+    axes.set_ylim(-5, 118)  # room above 100 for the scores written over their points
+    axes.set_yticks([0, 50, 100])
+    axes.grid(axis="y", color="#eceff1", linewidth=0.8)
+    if not rows:
+        _note(axes, labels.no_visa)
+        return
+    when = [_day(row["date"]) for row in rows]
+    scores = [row["score"] for row in rows]
+    handles = axes.plot(when, scores, color=VISA, linewidth=2, marker="o", markersize=6, zorder=4,
+                        label=labels.visa)
+    for day, score in zip(when, scores, strict=True):
+        axes.annotate(labels.visa_score.format(score=score), xy=(day, score), xytext=(0, 6),
+                      textcoords="offset points", ha="center", va="bottom", fontsize=SMALL - 1, color=VISA,
+                      zorder=5)
     _legend(axes, handles)
 
 

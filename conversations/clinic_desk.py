@@ -316,7 +316,16 @@ def export_challenge(turn: Turn, argument: str) -> None:
     elif found is None:
         turn.show("clinic/no_such_challenge.j2")
     else:
-        data = [(p, turn.store.checkins(p["id"])) for p in found.participants]
         reply = turn.show("clinic/export.j2", challenge=found)
-        table = groups.csv_export(found, data, clinic_today(turn))
+        table = groups.csv_export(found, export_data(turn.store, found), clinic_today(turn))
         reply.document = (f"challenge-{found.start}.csv", table.encode())
+
+
+def export_data(store, found: Challenge) -> list[tuple[dict, list[dict], dict]]:
+    """Each participant with their check-ins and VISA-A scores by date (the CSV's input)."""
+    data = []
+    for participant in found.participants:
+        record = store.load(participant["id"]) or {}
+        visa = {entry["date"]: entry["score"] for entry in record.get("visa", [])}
+        data.append((participant, store.checkins(participant["id"]), visa))
+    return data

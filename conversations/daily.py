@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING
 
 from conversations import onboarding, questionnaire
 from conversations.answers import parse_answers
+from conversations.cards import card_reply
 from conversations.flow import CHECKIN_STATES
-from conversations.intake import answers_from
+from conversations.intake import VISA_QUESTION, Unreadable, answers_from, read_number
 from conversations.progression import CheckIn, decide
 from conversations.reminders import DEFAULT_STRENGTH_DAYS, SNOOZE
 from conversations.replies import Button, Reply
+from conversations.return_to_running import build, climb, ready_for_the_ladder, run_too_long
 from conversations.triage import assess, assess_safety
 
 if TYPE_CHECKING:
@@ -131,7 +133,8 @@ def checkin_command(turn: Turn, argument: str = "") -> None:
 
 
 def apply_checkin(turn: Turn) -> None:
-    """Entering checked_in: R9 decides from today's answers and the days before."""
+    """Entering checked_in: R9 decides from today's answers and the days before, the load
+    schedule moves on (or not) at the end of each week, and running takes its next step."""
     draft = turn.record.pop("draft", {})
     today = turn.today()
     checkin = CheckIn(
@@ -140,27 +143,40 @@ def apply_checkin(turn: Turn) -> None:
         settled=draft.get("checkin_settled"),
         morning=draft["checkin_morning"],
         plan_done=draft["checkin_plan_done"],
-        km=draft["checkin_km"],
+        km=draft.get("checkin_km") or 0,
+        walk_pain=draft.get("checkin_walk"),
+        walk_run=draft.get("checkin_walkrun"),
+        walk_run_pain=draft.get("checkin_walkrun_pain"),
     )
     earlier = [CheckIn.model_validate(row) for row in turn.store.checkins(turn.runner_id)]
-    last_progress = turn.record.get("last_progress")
-    decision = decide(checkin, earlier, date.fromisoformat(last_progress) if last_progress else None)
+    week_started = date.fromisoformat(turn.record.get("load_week_started") or today.isoformat())
+    decision = decide(checkin, earlier, week_started)
 
     phase_before = turn.record["phase"]
+    if decision.week_over:
+        turn.record["load_week_started"] = (today + timedelta(days=1)).isoformat()
+        turn.record["add_load"] = decision.add_load
     if decision.action == "progress":
         turn.record["load_week"] = turn.record.get("load_week", 1) + 1
-        turn.record["last_progress"] = today.isoformat()
     elif decision.action == "drop_phase":
         change_phase(turn, max(1, phase_before - 1))
     turn.record["lighter"] = decision.action == "reduce"
-    turn.record["running"] = decision.running
+    if decision.action in ("reduce", "drop_phase") or decision.week_over:
+        turn.record["running"] = decision.running
+    elif turn.record.get("running") in ("stop", "reduce"):
+        turn.record["running"] = "hold"  # a good day after a bad one: steady, easy running again
+    if "checkin_overstride" in draft:
+        turn.record["overstride"] = draft["checkin_overstride"]
+    running = next_running_step(turn, checkin, earlier, decision)
     turn.record["checked_in_on"] = today.isoformat()
     turn.record["retest_due"] = retest_is_due(turn, today)
-    row = checkin.model_dump(mode="json") | {"decision": decision.action, "phase": turn.record["phase"]}
+    row = checkin.model_dump(mode="json", exclude_none=True) | {"decision": decision.action,
+                                                                "phase": turn.record["phase"]}
     turn.store.add_checkin(turn.runner_id, row)
 
     turn.show("checkin/decision.j2", [turn.clinic_row()] if decision.refer else [], decision=decision,
-              phase_before=phase_before, phase=turn.protocol.phase(turn.record["phase"]))
+              phase_before=phase_before, phase=turn.protocol.phase(turn.record["phase"]), running=running,
+              week=turn.record.get("load_week", 1))
     if turn.record["retest_due"]:
         turn.show("checkin/retest_intro.j2")
     turn.fire("decided")
@@ -168,11 +184,51 @@ def apply_checkin(turn: Turn) -> None:
         turn.plan_page()
 
 
+def next_running_step(turn: Turn, checkin: CheckIn, earlier: list[CheckIn], decision) -> dict:
+    """Running after today's check-in: stopped, on to the walk-run ladder, a rung up or down, or
+    a run too long for the single-run rule. Returns what to tell the runner."""
+    comeback = dict(turn.comeback)
+    rules = turn.protocol.walk_run
+    said: dict = {"stage": comeback["stage"], "step": None, "rung": None, "too_long": False, "cap": None}
+    if comeback["stage"] == "running":
+        said["too_long"] = run_too_long(checkin, earlier, turn.protocol.running)
+        said["cap"] = build(earlier, checkin.date, turn.protocol.running).single_run_cap_km
+        if decision.running == "stop":
+            comeback, said["step"] = {"stage": "off"}, "stopped"
+    elif comeback["stage"] == "off":
+        reps, raise_pain = latest_capacity(turn)
+        if ready_for_the_ladder(checkin.walk_pain, reps, raise_pain, rules):
+            comeback, said["step"] = {"stage": "ladder", "rung": 0, "last_session": None}, "ladder_starts"
+    else:
+        if checkin.walk_run:
+            comeback["last_session"] = (checkin.date - timedelta(days=1)).isoformat()  # it was yesterday
+        step = climb(comeback.get("rung", 0), checkin, rules)
+        said["step"], said["rung"] = step.why, step.rung
+        if step.why == "climbed":
+            comeback = {"stage": "running"}
+            turn.record["running"] = "hold"  # easy and flat, under the running rules
+        else:
+            comeback["rung"] = step.rung
+    turn.record["comeback"] = comeback
+    said["next_stage"] = comeback["stage"]
+    return said
+
+
+def latest_capacity(turn: Turn) -> tuple[int, int]:
+    """The latest single-leg heel raises on the painful side, and how much they hurt."""
+    retests = [r for r in turn.record.get("retests", []) if r.get("pain") is not None]
+    if retests:
+        return retests[-1]["reps"], retests[-1]["pain"]
+    return turn.answers.get("heel_raises_reps", 0), turn.answers.get("heel_raises_pain", 10)
+
+
 def change_phase(turn: Turn, phase: int) -> None:
     today = turn.today().isoformat()
     turn.record["phase"] = phase
     turn.record["phase_started"] = today
     turn.record["load_week"] = 1
+    turn.record["load_week_started"] = today
+    turn.record["add_load"] = False
     turn.record.setdefault("phases", []).append({"date": today, "phase": phase})
 
 
@@ -275,6 +331,25 @@ def reminder_screen(turn: Turn) -> Reply:
                      nudge=nudge_due(turn) is not None, checked_in=turn.record.get("checked_in_on") == day)
 
 
+def visa(turn: Turn, argument: str = "") -> None:
+    """/visa 64: a VISA-A score the runner (or their clinician) got elsewhere, kept and charted."""
+    scores = turn.record.get("visa", [])
+    text = argument.strip()
+    if not text:
+        turn.show("visa/how.j2", last=scores[-1] if scores else None)
+        return
+    try:
+        score = read_number(VISA_QUESTION, text.lower())
+    except Unreadable as problem:
+        turn.show(f"questions/reask/{problem.key}.j2", **problem.facts)
+        turn.show("visa/how.j2", last=scores[-1] if scores else None)
+        return
+    today = turn.today().isoformat()
+    previous = scores[-1] if scores else None
+    turn.record["visa"] = [*[s for s in scores if s["date"] != today], {"date": today, "score": score}]
+    turn.show("visa/saved.j2", score=score, previous=previous)
+
+
 def summary_screen(turn: Turn) -> Reply:
     today = turn.today()
     checkins = turn.store.checkins(turn.runner_id)
@@ -283,9 +358,22 @@ def summary_screen(turn: Turn) -> Reply:
         c for c in checkins
         if today - timedelta(days=14) < date.fromisoformat(c["date"]) <= today - timedelta(days=7)
     ]
+    scores = turn.record.get("visa", [])
     return turn.page("reminders/summary.j2", [turn.clinic_row()], done=len(this_week),
                      pain=average_pain(this_week), pain_before=average_pain(last_week),
-                     phase=turn.protocol.phase(turn.record["phase"]), plan=turn.todays_plan())
+                     phase=turn.protocol.phase(turn.record["phase"]), plan=turn.todays_plan(),
+                     visa=scores[-1] if scores else None, visa_before=scores[-2] if len(scores) > 1 else None)
+
+
+def programme_week(turn: Turn) -> int:
+    """Which week of the programme this is, counting from the first assessment as week 1."""
+    started = turn.record.get("assessments", [{}])[0].get("date") or turn.today().isoformat()
+    return (turn.today() - date.fromisoformat(started)).days // 7 + 1
+
+
+def weekly_card(turn: Turn) -> Reply:
+    """The week's education card, sent with the Sunday summary."""
+    return card_reply(programme_week(turn), turn.protocol)
 
 
 def progress(turn: Turn, argument: str = "") -> None:

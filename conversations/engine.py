@@ -59,6 +59,7 @@ COMMANDS: dict[str, Handler] = {
     "stop": daily.stop_reminders,
     "resume": daily.resume_reminders,
     "progress": daily.progress,
+    "visa": daily.visa,
     "leave": clinic_desk.leave_command,
     "newchallenge": clinic_desk.new_challenge,
     "challenges": clinic_desk.list_challenges,
@@ -173,7 +174,7 @@ class Engine:
             record["last_reminder_on"] = today
             reminder["snooze_until"] = None
         if summary_due(reminder, now, record.get("last_summary_on")):
-            due.append(("summary", [daily.summary_screen(turn)]))
+            due.append(("summary", [daily.summary_screen(turn), daily.weekly_card(turn)]))
             record["last_summary_on"] = today
         if due:
             self.store.save(runner_id, record)

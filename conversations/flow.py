@@ -214,6 +214,28 @@ class Conversation:
     def had_a_session(self) -> bool:
         return self.draft.get("checkin_pain") is not None
 
+    @property
+    def comeback(self) -> dict:
+        """Where the runner's running stands (conversations.return_to_running)."""
+        return self.record.get("comeback", {"stage": "running"})
+
+    def running_is_off(self) -> bool:
+        return self.comeback["stage"] == "off"
+
+    def on_the_ladder(self) -> bool:
+        return self.comeback["stage"] == "ladder"
+
+    def did_the_walk_run(self) -> bool:
+        return self.draft.get("checkin_walkrun") is True
+
+    def running_normally(self) -> bool:
+        return self.comeback["stage"] == "running"
+
+    def cadence_unknown(self) -> bool:
+        """Asked once, when the spring phase rebuilds running: cadence advice is for overstriders."""
+        spring = (self.record.get("phase") or 0) >= 3
+        return self.running_normally() and spring and "overstride" not in self.record
+
     def needs_care_today(self) -> bool:
         return self.record["assessment"]["triage"] in ("urgent", "emergency")
 

@@ -102,7 +102,13 @@ CHECKIN_QUESTIONS = (
     Question("checkin_settled", "checkin", "choice", (True, False), only_if="had_a_session"),
     Question("checkin_morning", "checkin", "choice", ("better", "same", "worse")),
     Question("checkin_plan_done", "checkin", "choice", ("yes", "partly", "no")),
-    Question("checkin_km", "checkin", "number", (0, 3, 5, 8, 10, 15), KM_IN_A_DAY, decimals=True),
+    Question("checkin_walk", "checkin", "pain", PAIN_SCALE, extra=((None, "no_brisk_walk"),),
+             only_if="running_is_off"),
+    Question("checkin_walkrun", "checkin", "choice", (True, False, None), only_if="on_the_ladder"),
+    Question("checkin_walkrun_pain", "checkin", "pain", PAIN_SCALE, only_if="did_the_walk_run"),
+    Question("checkin_km", "checkin", "number", (0, 3, 5, 8, 10, 15), KM_IN_A_DAY, decimals=True,
+             only_if="running_normally"),
+    Question("checkin_overstride", "checkin", "choice", ("yes", "no", "unsure"), only_if="cadence_unknown"),
 )
 RETEST_QUESTIONS = (
     Question("retest_reps", "retest", "number", (0, 5, 10, 15, 20, 25, 30), REPS, decides_safety=True),
@@ -113,6 +119,9 @@ RETEST_QUESTIONS = (
     Question("retest_hop", "retest", "pain", PAIN_SCALE, extra=((None, "not_tried"),),
              only_if="retest_hop_is_safe"),
 )
+# A VISA-A score typed with /visa: read like any number, with its real range.
+VISA_QUESTION = Question("visa", "outcome", "number", limits=(0, 100))
+
 # Answering again after an urgent result: first, whether a clinician has seen them since.
 CLEARANCE_QUESTIONS = (Question("seen_clinician", "safety", "choice", (True, False)),)
 BY_ID = {

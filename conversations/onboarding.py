@@ -76,11 +76,17 @@ def remember(turn: Turn) -> Assessment:
     if assessment.phase != turn.record.get("phase"):
         turn.record["phase_started"] = today
         turn.record["load_week"] = 1
+        turn.record["load_week_started"] = today
+        turn.record["add_load"] = False
         if assessment.phase is not None:
             turn.record.setdefault("phases", []).append({"date": today, "phase": assessment.phase})
     turn.record["phase"] = assessment.phase
     turn.record["running"] = assessment.running
     turn.record["lighter"] = False
+    stopped = assessment.running == "stop" or turn.answers.get("warmup_pattern") == "not_running"
+    turn.record["comeback"] = {"stage": "off"} if stopped else {"stage": "running"}
+    if "higher_drop_or_heel_lift" in assessment.modifications:
+        turn.record.setdefault("heel_lift_since", today)  # the weaning counts from the first offer
     turn.record.setdefault("assessments", []).append(
         {"date": today, "triage": assessment.triage, "phase": assessment.phase}
     )

@@ -15,11 +15,14 @@ from conversations.protocol import (
     WEEKDAYS,
     Cadence,
     Exercise,
+    HeelLift,
     Protocol,
+    Rung,
     Running,
     SessionItem,
     default_protocol,
 )
+from conversations.return_to_running import Build, session_due
 from conversations.triage import assess, is_running
 
 CONTACTS_PER_SET = 10  # hops are counted in sets of about ten contacts
@@ -56,12 +59,21 @@ class DayPlan:
     running_rules: Running
     cadence: Cadence
     modifications: list[str] = field(default_factory=list)  # ids, and "lighter" after a bad day
+    comeback: str = "running"  # off, ladder or running (conversations.return_to_running)
+    walk_run: Rung | None = None  # today's walk-run session, when one is due
+    rung: int = 0  # the ladder's rung (0-based)
+    rungs: int = 0
+    build: Build | None = None  # this week's running target and the single-run cap
+    overstride: str | None = None  # "yes", "no", "unsure"; None: not asked
+    heel_lift: dict | None = None  # {"stage": "full" | "half" | "off", "millimetres": ...}
+    add_load: bool = False  # pain 0-2 all last week: a little heavier within the block
 
     def as_json(self) -> dict:
         data = asdict(self)
         data["date"] = self.date.isoformat()
         data["running_rules"] = self.running_rules.model_dump()
         data["cadence"] = self.cadence.model_dump()
+        data["walk_run"] = self.walk_run.model_dump() if self.walk_run else None
         return data
 
 
@@ -148,10 +160,16 @@ def build_plan(
     strength_days: tuple[str, ...] | None = None,
     lighter: bool = False,
     protocol: Protocol | None = None,
+    comeback: dict | None = None,
+    build: Build | None = None,
+    heel_lift: dict | None = None,
+    add_load: bool = False,
+    overstride: str | None = None,
 ) -> DayPlan:
     """The plan for one day of a phase (week counts from 1 inside the phase).
 
-    `lighter` is set after a check-in that asked to reduce the load (R9).
+    `lighter` is set after a check-in that asked to reduce the load (R9); `comeback` is where
+    running stands (conversations.return_to_running), `build` this week's running numbers.
     """
     protocol = protocol or default_protocol()
     spec = protocol.phase(phase)
@@ -172,7 +190,36 @@ def build_plan(
         running_rules=protocol.running,
         cadence=protocol.cadence,
         modifications=applied,
+        **running_today(comeback, on, protocol),
+        build=build,
+        overstride=overstride,
+        heel_lift=heel_lift or (heel_lift_today(on.isoformat(), on, protocol.heel_lift)
+                                if "higher_drop_or_heel_lift" in modifications else None),
+        add_load=add_load and phase == 2,  # only the heavy slow block takes extra load
     )
+
+
+def running_today(comeback: dict | None, on: date, protocol: Protocol) -> dict:
+    """Where running stands, and on the walk-run ladder today's session if one is due."""
+    comeback = comeback or {"stage": "running"}
+    rules = protocol.walk_run
+    rung = min(comeback.get("rung", 0), len(rules.rungs) - 1)
+    due = comeback["stage"] == "ladder" and session_due(comeback.get("last_session"), on, rules)
+    return {"comeback": comeback["stage"], "walk_run": rules.rungs[rung] if due else None, "rung": rung,
+            "rungs": len(rules.rungs)}
+
+
+def heel_lift_today(since: str | None, on: date, rules: HeelLift) -> dict | None:
+    """A heel lift offered on `since`: full height first, then half, then weaned off."""
+    if since is None:
+        return None
+    weeks = (on - date.fromisoformat(since)).days // 7
+    if weeks < rules.full_weeks:
+        return {"stage": "full", "millimetres": rules.millimetres, "weeks_left": rules.full_weeks - weeks}
+    if weeks < rules.full_weeks + rules.half_weeks:
+        return {"stage": "half", "millimetres": rules.millimetres // 2,
+                "weeks_left": rules.full_weeks + rules.half_weeks - weeks}
+    return {"stage": "off", "millimetres": 0, "weeks_left": 0}
 
 
 def plan_for_answers(

@@ -111,12 +111,35 @@ class Cadence(_Data):
     example_from: Positive
 
 
+class Rung(_Data):
+    run_minutes: Positive
+    run_minutes_up_to: Positive | None = None  # "20-30 min continuous"
+    walk_minutes: NonNegative  # 0: continuous running
+    repeats: Positive
+
+
+class WalkRun(_Data):
+    walk_pain_at_most: Annotated[int, Field(ge=0, le=10)]
+    raises_at_least: NonNegative
+    raise_pain_under: Annotated[int, Field(ge=0, le=10)]
+    days_between: Positive
+    rungs: list[Rung] = Field(min_length=1)
+
+
+class HeelLift(_Data):
+    millimetres: Positive
+    full_weeks: Positive
+    half_weeks: NonNegative
+
+
 class Protocol(_Data):
     exercises: list[Exercise]
     doses: dict[str, Dose]
     phases: list[Phase]
     running: Running
     cadence: Cadence
+    walk_run: WalkRun
+    heel_lift: HeelLift
 
     def exercise(self, exercise_id: str) -> Exercise:
         return self._exercises_by_id()[exercise_id]

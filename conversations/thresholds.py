@@ -38,10 +38,11 @@ class Thresholds:
     # `rupture_raises_after_sudden_onset`, or fewer than this fraction of the other side's.
     rupture_raises_after_sudden_onset: int = 10
     rupture_fraction_of_other_side: float = 0.5
-    # R11/R12: a heel lift's height (HEALTHY trial)
-    heel_lift_mm: int = 12
+    # VISA-A, the clinics' outcome score (0-100), entered from elsewhere: never its questions
+    visa_meaningful_change: int = 10
+    visa_recovered: int = 90
     # Check-ins (R9 day by day)
-    good_days_to_progress: int = 7
+    checkins_for_a_week: int = 5  # a week is weighed on at least this many check-ins
     bad_mornings_in_a_week: int = 3
 
 

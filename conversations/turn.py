@@ -17,9 +17,11 @@ from zoneinfo import ZoneInfo
 from conversations import daily, onboarding, questionnaire  # the parts the callbacks hand over to
 from conversations.clinic import Clinic
 from conversations.flow import INTAKE_STATES, Conversation
-from conversations.plan import DayPlan, build_plan
+from conversations.plan import DayPlan, build_plan, heel_lift_today
+from conversations.progression import CheckIn
 from conversations.protocol import Protocol
 from conversations.replies import Button, Message, Reply
+from conversations.return_to_running import build
 from storage import RunnerStore
 
 
@@ -78,16 +80,23 @@ class Turn(Conversation):
     def todays_plan(self) -> DayPlan:
         """Today's plan: the phase, the load block the check-ins have reached, R9's running."""
         assessment = self.record["assessment"]
+        today = self.today()
+        checkins = [CheckIn.model_validate(row) for row in self.store.checkins(self.runner_id)]
         return build_plan(
             phase=self.record["phase"],
             running=self.record.get("running", assessment["running"]),
             modifications=list(assessment["modifications"]),
-            on=self.today(),
+            on=today,
             week=self.record.get("load_week", 1),
             currently_running=self.answers.get("warmup_pattern") != "not_running",
             strength_days=tuple(self.record.get("reminder", {}).get("strength_days", ())) or None,
             lighter=bool(self.record.get("lighter")),
             protocol=self.protocol,
+            comeback=self.comeback,
+            build=build(checkins, today, self.protocol.running),
+            heel_lift=heel_lift_today(self.record.get("heel_lift_since"), today, self.protocol.heel_lift),
+            add_load=bool(self.record.get("add_load")),
+            overstride=self.record.get("overstride"),
         )
 
     # --- what every part says ----------------------------------------------------------------

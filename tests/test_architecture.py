@@ -19,6 +19,7 @@ from storage import open_store
 from tests.clock import Clock
 from tests.runner_script import REMINDER_SETUP, TYPICAL_RUNNER
 from tests.test_conversation import Phone
+from tests.test_daily import check_in
 
 ROOT = Path(__file__).resolve().parent.parent
 MACHINE_KEYS = {"state", "mode", "reach"}
@@ -156,12 +157,8 @@ def lived_in(tmp_path):
     phone.tap("None of these")
     pains = ["2", "4", "7", "1", "3", "2", "1"] * 2 + ["1"]
     for day, pain in enumerate(pains):
-        phone.command("checkin")
-        phone.tap(pain)
-        phone.tap("Yes, settled" if pain != "7" else "No, still sore")
-        phone.tap("Worse than usual" if day == 9 else "Same as usual")
-        phone.tap("Partly")
-        phone.tap("5 km")
+        check_in(phone, pain, "Yes, settled" if pain != "7" else "No, still sore",
+                 "Worse than usual" if day == 9 else "Same as usual", done="Partly", walk="0", walk_run="Yes")
         if engine.store.load(77)["state"] == "retest_reps":
             phone.follow([("say", "22"), ("say", "24"), ("tap", "1"), ("tap", "None"), ("tap", "2")])
         clock.advance(timedelta(days=1))

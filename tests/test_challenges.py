@@ -127,8 +127,9 @@ def test_session_reminders_come_the_day_before_and_an_hour_before_once_each():
 def test_csv_has_a_header_and_one_row_per_participant_day_with_iso_dates_and_numbers():
     group = challenge()
     people = [
-        ({"id": 1, "name": "Ana", "joined": "2027-04-01"}, rows([(0, {"pain": 2}), (2, {"pain": None})])),
-        ({"id": 2, "name": "Ben, Jr.", "joined": "2027-04-06"}, rows([(1, {"pain": 6})])),
+        ({"id": 1, "name": "Ana", "joined": "2027-04-01"}, rows([(0, {"pain": 2}), (2, {"pain": None})]),
+         {"2027-04-06": 64}),
+        ({"id": 2, "name": "Ben, Jr.", "joined": "2027-04-06"}, rows([(1, {"pain": 6})]), {}),
     ]
     parsed = list(csv.DictReader(io.StringIO(csv_export(group, people, date(2027, 4, 7)))))
     assert [(r["participant_id"], r["date"]) for r in parsed] == [
@@ -138,4 +139,5 @@ def test_csv_has_a_header_and_one_row_per_participant_day_with_iso_dates_and_num
     assert all(date.fromisoformat(r["date"]) for r in parsed)
     assert parsed[0]["pain"] == "2" and float(parsed[0]["km"]) == 4.0 and parsed[0]["checked_in"] == "1"
     assert parsed[1]["checked_in"] == "0" and parsed[1]["pain"] == ""
+    assert [r["visa_a"] for r in parsed] == ["", "64", "", "", ""]
     assert parsed[3]["name"] == "Ben, Jr." and int(parsed[3]["pain"]) == 6

@@ -245,3 +245,35 @@ def test_phase_names_on_the_chart_match_the_protocol() -> None:
     names = template_module("charts/labels.j2").phase_names
 
     assert names == {phase.number: phase.name for phase in default_protocol().phases}
+
+
+VISA = [
+    {"date": "2026-02-10", "score": 48},
+    {"date": "2026-03-01", "score": 61},
+    {"date": "2026-03-29", "score": 74},
+]
+
+
+def test_visa_a_scores_show_on_the_chart(two_months: bytes) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with_visa = decode(progress_chart(*runner(60), today=TODAY, visa=VISA))
+
+    assert with_visa.shape[:2] == (HEIGHT, WIDTH)
+    assert not np.array_equal(with_visa, decode(two_months))
+    other_scores = [{**VISA[0], "score": 90}, *VISA[1:]]
+    assert not np.array_equal(with_visa, decode(progress_chart(*runner(60), today=TODAY, visa=other_scores)))
+
+
+@pytest.mark.parametrize(
+    "visa", [None, [], [{"date": "2026-03-01", "score": None}]], ids=["none", "empty", "unscored"]
+)
+def test_without_visa_a_scores_the_chart_is_unchanged(visa, two_months: bytes) -> None:
+    assert progress_chart(*runner(60), today=TODAY, visa=visa) == two_months
+
+
+def test_visa_a_scores_alone_make_a_chart_not_the_empty_picture() -> None:
+    alone = decode(progress_chart([], [], [], today=TODAY, visa=VISA[-1:]))
+
+    assert alone.shape[:2] == (HEIGHT, WIDTH)
+    assert not np.array_equal(alone, decode(progress_chart([], [], [], today=TODAY)))

@@ -34,14 +34,24 @@ def phone(tmp_path, clock):
     return phone
 
 
-def check_in(phone: Phone, pain="2", settled="Yes, settled", morning="Same as usual", km="5 km"):
+def check_in(phone: Phone, pain="2", settled="Yes, settled", morning="Same as usual", km="5 km",
+             done="Yes, all", walk="1", walk_run="It wasn't", walk_run_pain="2"):
     phone.command("checkin")
     phone.tap(pain)
     if settled:
         phone.tap(settled)
     phone.tap(morning)
-    phone.tap("Yes, all of it")
-    phone.tap(km)
+    phone.tap(done)
+    running_questions(phone, km=km, walk=walk, walk_run=walk_run, walk_run_pain=walk_run_pain)
+
+
+def running_questions(phone: Phone, *, km="5 km", walk="1", walk_run="It wasn't", walk_run_pain="2"):
+    """The check-in's last questions depend on where running stands: answer whichever come."""
+    answers = {"how long": None, "walked briskly": walk, "walk-run session?": walk_run,
+               "during the walk-run": walk_run_pain, "kilometres": km, "overstride": "No"}
+    while phone.coach.store.load(phone.runner_id)["state"].startswith("checkin_"):
+        question = phone.screens[-1].html
+        phone.tap(next(answer for words, answer in answers.items() if answer and words in question))
 
 
 def next_morning(clock: Clock) -> None:
@@ -192,3 +202,20 @@ def test_twelve_weeks_of_loading_without_improvement_brings_a_referral_at_retest
             phone.tap("None")
             phone.tap("4")
     assert any("without it getting better" in s.html for s in phone.screens)
+
+
+def test_a_visa_a_score_from_elsewhere_is_kept_compared_and_summed_up(phone, clock):
+    phone.command("visa")
+    assert "0 to 100" in phone.text and "/visa 64" in phone.text
+    phone.command("visa", "64")
+    assert "VISA-A 64 saved" in phone.text
+    phone.command("visa", "150")
+    assert "from 0 to 100" in phone.text
+    clock.advance(timedelta(days=14))
+    phone.command("visa", "76")
+    assert "up 12 points, a real improvement" in phone.text
+    assert [entry["score"] for entry in record(phone)["visa"]] == [64, 76]
+    clock.moment = datetime(2027, 3, 21, 19, 5, tzinfo=UTC)  # a Sunday evening
+    [(kind, [summary, card])], _ = phone.coach.claim_due(RUNNER)
+    assert kind == "summary" and "VISA-A: 76 (before: 64, a real improvement)" in render_reply(summary).html
+    assert "👉" in render_reply(card).html, "the week's education card comes with the summary"

@@ -49,10 +49,10 @@ class Phones:
         self.screens: list = []
 
     async def send(self, runner_id: int, replies) -> None:
-        for reply in replies:
-            screen = render_reply(reply)
-            self.received[runner_id].append((self.clock(), html_to_text(screen.html)))
-            self.screens.append(screen)
+        """One scheduled message (the Sunday summary comes with its education card)."""
+        screens = [render_reply(reply) for reply in replies]
+        self.received[runner_id].append((self.clock(), "\n".join(html_to_text(s.html) for s in screens)))
+        self.screens += screens
 
     def reminders(self, runner_id: int) -> list[datetime]:
         return [moment for moment, text in self.received[runner_id] if "Your week" not in text]
