@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from conversations.engine import Engine, schedule_of
+from conversations.engine import Engine, reply_from_json, schedule_of
 from conversations.reminders import CATCH_UP, next_wakeup
 from conversations.replies import Reply
 
@@ -101,8 +101,7 @@ class ReminderScheduler:
         sent = 0
         async with self._flushing:  # one sender at a time, so no message is picked up twice
             for message in self.store.outbox.pending():
-                replies = [Reply(r["template"], {**r["facts"], "clinic": self.engine.clinic})
-                           for r in message["replies"]]
+                replies = [reply_from_json(data, self.engine.clinic) for data in message["replies"]]
                 try:
                     await self.send(message["chat_id"], replies)
                     sent += 1

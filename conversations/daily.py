@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from statistics import mean
 from typing import TYPE_CHECKING
 
-from conversations import onboarding, questionnaire
+from conversations import handoff, onboarding, questionnaire
 from conversations.answers import parse_answers
 from conversations.cards import card_reply
 from conversations.flow import CHECKIN_STATES
@@ -174,7 +174,8 @@ def apply_checkin(turn: Turn) -> None:
                                                                 "phase": turn.record["phase"]}
     turn.store.add_checkin(turn.runner_id, row)
 
-    turn.show("checkin/decision.j2", [turn.clinic_row()] if decision.refer else [], decision=decision,
+    referral = [turn.clinic_row(), *handoff.buttons(turn)] if decision.refer else []
+    turn.show("checkin/decision.j2", referral, decision=decision,
               phase_before=phase_before, phase=turn.protocol.phase(turn.record["phase"]), running=running,
               week=turn.record.get("load_week", 1))
     if turn.record["retest_due"]:
@@ -269,7 +270,8 @@ def apply_retest(turn: Turn) -> None:
     turn.fire("gated")
     gate = next(reason for reason in assessment.reasons if reason.rule == "R10")
     referral = [reason for reason in assessment.reasons if reason.rule in ("R8", "R13")]
-    turn.show("checkin/retest_result.j2", [turn.clinic_row()] if referral else [], retest=retest,
+    buttons = [turn.clinic_row(), *handoff.buttons(turn)] if referral else []
+    turn.show("checkin/retest_result.j2", buttons, retest=retest,
               moved=(phase > phase_before) - (phase < phase_before), phase=turn.protocol.phase(phase),
               gate=gate, referral=referral)
     turn.plan_page()
@@ -385,7 +387,8 @@ def progress(turn: Turn, argument: str = "") -> None:
     checkins = turn.store.checkins(turn.runner_id)
     retests = turn.record.get("retests", [])
     reply = turn.show("progress/caption.j2", days=len(checkins), retests=len(retests))
-    reply.photo = progress_chart(checkins, turn.record.get("phases", []), retests, today=turn.today())
+    reply.photo = progress_chart(checkins, turn.record.get("phases", []), retests, today=turn.today(),
+                                 visa=turn.record.get("visa"))
 
 
 def pain_trend(checkins: list[dict], today: date) -> str:

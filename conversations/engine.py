@@ -13,6 +13,7 @@ anywhere.
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -22,7 +23,7 @@ from zoneinfo import ZoneInfo
 from pydantic_core import to_jsonable_python
 from timezonefinder import TimezoneFinder
 
-from conversations import clinic_desk, daily, onboarding, privacy, questionnaire, safety_check
+from conversations import clinic_desk, daily, handoff, onboarding, privacy, questionnaire, safety_check
 from conversations.challenges import Challenge, session_reminders_due
 from conversations.clinic import Clinic
 from conversations.flow import QUESTION_STATES
@@ -84,6 +85,8 @@ GLOBAL_BUTTONS: dict[str, Handler] = {
     "admit": clinic_desk.admit_button,
     "announce": clinic_desk.send_announcement,
     "unannounce": clinic_desk.cancel_announcement,
+    "summary": handoff.get_summary,
+    "sendsummary": handoff.send_summary,
 }
 BEFORE_CONSENT_BUTTONS = ("agree", "decline", "clinic", "admit", "announce", "unannounce")
 INVITE_BUTTONS = ("g|join:", "g|waitlist:", "g|notnow")
@@ -219,15 +222,26 @@ class Engine:
 
 def message_json(message: Message) -> dict:
     """A message as the outbox keeps it; the clinic is added back when it is drawn."""
-    return {
-        "key": message.key,
-        "chat_id": message.chat_id,
-        "replies": [
-            {"template": reply.template, "facts": to_jsonable_python({k: v for k, v in reply.facts.items()
-                                                                      if k != "clinic"})}
-            for reply in message.replies
-        ],
-    }
+    replies = [reply_json(reply) for reply in message.replies]
+    return {"key": message.key, "chat_id": message.chat_id, "replies": replies}
+
+
+def reply_json(reply: Reply) -> dict:
+    data = {"template": reply.template,
+            "facts": to_jsonable_python({k: v for k, v in reply.facts.items() if k != "clinic"})}
+    if reply.document is not None:
+        name, content = reply.document
+        data["document"] = [name, base64.b64encode(content).decode()]
+    return data
+
+
+def reply_from_json(data: dict, clinic: Clinic) -> Reply:
+    """A reply kept in the outbox, ready to draw again."""
+    reply = Reply(data["template"], {**data["facts"], "clinic": clinic})
+    if "document" in data:
+        name, content = data["document"]
+        reply.document = (name, base64.b64decode(content))
+    return reply
 
 
 def schedule_of(record: dict) -> dict | None:

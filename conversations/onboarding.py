@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from conversations import clinic_desk, questionnaire
+from conversations import clinic_desk, handoff, questionnaire
 from conversations.answers import Assessment, parse_answers
 from conversations.flow import CLEARANCE_STATES, INTAKE_STATES, QUESTION_STATES
 from conversations.intake import answers_from
@@ -100,7 +100,8 @@ def show_urgent(turn: Turn) -> None:
 
 
 def show_referral(turn: Turn) -> None:
-    turn.show("triage/referred.j2", [turn.clinic_row()], assessment=remember(turn))
+    assessment = remember(turn)
+    turn.show("triage/referred.j2", [turn.clinic_row(), *handoff.buttons(turn)], assessment=assessment)
 
 
 def show_plan(turn: Turn) -> None:
@@ -119,7 +120,7 @@ def urgent_screen(turn: Turn) -> None:
         contact = turn.clinic_row()
     else:
         contact = [Button("book", url=turn.clinic.booking_url)]
-    buttons = [contact, [Button("answer_again", "g|reassess")]]
+    buttons = [contact, *handoff.buttons(turn), [Button("answer_again", "g|reassess")]]
     turn.show("triage/urgent.j2", buttons, assessment=assessment, prescriber_only=prescriber_only)
 
 
@@ -226,7 +227,8 @@ def cancel(turn: Turn, argument: str = "") -> None:
 
 
 def clinic(turn: Turn, argument: str = "") -> None:
-    turn.show("common/clinic.j2", [[Button("book", url=turn.clinic.booking_url)]])
+    summary = handoff.buttons(turn) if turn.record.get("assessment") else []
+    turn.show("common/clinic.j2", [[Button("book", url=turn.clinic.booking_url)], *summary])
 
 
 def help_(turn: Turn, argument: str = "") -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 CATCH_UP = timedelta(hours=2)
@@ -35,12 +36,20 @@ def parse_time(text: str) -> str | None:
 def find_zone(name: str) -> str | None:
     """An IANA zone from what a runner typed, forgiving case and spaces ('new york')."""
     wanted = name.strip().replace(" ", "_").casefold()
-    if not wanted:
-        return None
-    for zone in available_timezones():
-        if zone.casefold() == wanted or zone.casefold().endswith("/" + wanted):
-            return zone
-    return None
+    return zone_names().get(wanted) if wanted else None
+
+
+@cache
+def zone_names() -> dict[str, str]:
+    """Every zone by its folded full name and by the end of it ('america/new_york', 'new_york',
+    'indiana/knox'): built once, not on every message. A full name wins over an ending."""
+    zones = sorted(available_timezones())
+    names = {zone.casefold(): zone for zone in zones}
+    for zone in zones:
+        parts = zone.casefold().split("/")
+        for start in range(1, len(parts)):
+            names.setdefault("/".join(parts[start:]), zone)
+    return names
 
 
 def zone_of(schedule: dict) -> ZoneInfo:
