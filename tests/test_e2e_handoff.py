@@ -1,4 +1,4 @@
-"""The clinician handoff end to end over HTTP: a VISA-A score, the one-page summary as a PDF in
+"""The clinician handoff end to end (in-process): a VISA-A score, the one-page summary as a PDF in
 the chat, and, for a challenge participant, straight to the clinic's admin on one tap."""
 
 import io
@@ -16,11 +16,11 @@ def pdf_text(document) -> tuple[int, str]:
     return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages)
 
 
-async def test_visa_the_summary_pdf_and_its_delivery_to_the_clinic(bot_api, tmp_path):
+async def test_visa_the_summary_pdf_and_its_delivery_to_the_clinic(telegram, tmp_path):
     coach = make_coach(tmp_path / "data", Clock(NOW), admins=(ADMIN,))
-    async with running_bot(bot_api, coach):
-        _, code = await create_challenge(bot_api)
-        eli = await open_link(bot_api, 1301, "Eli", code)
+    async with running_bot(telegram, coach):
+        _, code = await create_challenge(telegram)
+        eli = await open_link(telegram, 1301, "Eli", code)
         await tap(eli, "I understand and agree")
         await tap(eli, "Join and share my check-ins")
         await follow(eli, TYPICAL_RUNNER + REMINDER_SETUP)
@@ -41,11 +41,11 @@ async def test_visa_the_summary_pdf_and_its_delivery_to_the_clinic(bot_api, tmp_
         assert "Mon 29 Mar 4 yes as usual yes 8 hold" in text, "the last check-in"
         assert "64" in text and "Example Sports Physio" in text
 
-        admin = bot_api.user(ADMIN)
+        admin = telegram.user(ADMIN)
         before = len(admin.inbox)
         await say(eli, "/clinic")
         await tap(eli, "Send my summary to the clinic")
-        await quiet(bot_api)
+        await quiet(telegram)
         assert "Sent" in eli.inbox[-1].text
         [delivered] = admin.inbox[before:]
         assert "Eli" in delivered.content and "https://example.org/book" in delivered.content
