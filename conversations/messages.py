@@ -7,6 +7,11 @@ draw; `html_to_text` turns rendered HTML into what the terminal chat prints.
 
 Every template can read the clinical thresholds as `limits` (conversations/thresholds.py), so
 no template repeats a clinical number, and `reason_text(reason)` for an assessment's reasons.
+
+Languages: templates are written in English inside jinja2's i18n blocks (`{% trans %}`, `_()`);
+the other languages' words are gettext catalogs, `templates/locale/<lang>/LC_MESSAGES/
+messages.po`, read with Babel. Each language has its own environment; every function here takes
+`lang` (a code of `LANGUAGES`, English by default).
 """
 
 from __future__ import annotations
@@ -16,14 +21,22 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from io import BytesIO
 from pathlib import Path
 
+from babel.dates import format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from conversations.replies import OPTION, Button, Reply
 from conversations.thresholds import THRESHOLDS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+LOCALE_DIR = TEMPLATES_DIR / "locale"
+DEFAULT_LANGUAGE = "en"
+LANGUAGES = ("en", "es")
 CHECK = "✅"
 BOX = "▫️"
 
@@ -36,27 +49,50 @@ def duration(seconds: int) -> str:
     return f"{minutes} min" + (f" {rest} s" if rest else "")
 
 
-def reason_text(reason: object) -> str:
+def reason_text(reason: object, lang: str = DEFAULT_LANGUAGE) -> str:
     """The plain-language text of one reason of an assessment (a rule id, its whys and facts)."""
     get = reason.get if isinstance(reason, dict) else lambda name: getattr(reason, name)
-    return render_text(f"reasons/{get('rule')}.j2", whys=get("whys"), **get("facts"))
+    return render_text(f"reasons/{get('rule')}.j2", lang=lang, whys=get("whys"), **get("facts"))
 
 
 @cache
-def _environment(autoescape: bool) -> Environment:
+def translations(lang: str) -> NullTranslations:
+    """The language's catalog, compiled in memory from its .po file (English needs none)."""
+    if lang == DEFAULT_LANGUAGE:
+        return NullTranslations()
+    with (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalog = read_po(po, locale=lang)
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled)
+
+
+def as_moment(value: object) -> object:
+    """A moment kept as text (in the outbox) back to a datetime; anything else as it is."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+@cache
+def _environment(autoescape: bool, lang: str = DEFAULT_LANGUAGE) -> Environment:
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=autoescape,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    environment.install_gettext_translations(translations(lang), newstyle=True)
     environment.filters["duration"] = duration
-    environment.filters["datetime"] = lambda value: datetime.fromisoformat(value) if isinstance(value, str) \
-        else value  # a moment kept as text in the outbox
+    environment.filters["datetime"] = as_moment
+    # Dates in the reader's language: "Monday 1 March", "lunes, 1 de marzo".
+    environment.filters["day"] = lambda value, style="EEEE d MMMM": format_date(as_moment(value), style,
+                                                                              locale=lang)
     environment.globals["limits"] = THRESHOLDS
-    environment.globals["reason_text"] = reason_text
-    environment.globals["option_label"] = lambda question, value: option_labels(question)[value]
+    environment.globals["lang"] = lang
+    environment.globals["reason_text"] = lambda reason: reason_text(reason, lang)
+    environment.globals["option_label"] = lambda question, value: option_labels(question, lang)[value]
     return environment
 
 
@@ -66,14 +102,14 @@ def _tidy(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def render(template: str, /, **context: object) -> str:
+def render(template: str, /, *, lang: str = DEFAULT_LANGUAGE, **context: object) -> str:
     """A message in Telegram's HTML parse mode."""
-    return _tidy(_environment(True).get_template(template).render(**context))
+    return _tidy(_environment(True, lang).get_template(template).render(**context))
 
 
-def render_text(template: str, /, **context: object) -> str:
+def render_text(template: str, /, *, lang: str = DEFAULT_LANGUAGE, **context: object) -> str:
     """A plain-text template, e.g. a reason shown in JSON and inside messages."""
-    text = _environment(False).get_template(template).render(**context)
+    text = _environment(False, lang).get_template(template).render(**context)
     return " ".join(text.split())
 
 
@@ -83,27 +119,27 @@ def html_to_text(message: str) -> str:
 
 
 @cache
-def template_module(name: str) -> object:
+def template_module(name: str, lang: str = DEFAULT_LANGUAGE) -> object:
     """The variables and macros a template sets, e.g. the button labels in buttons.j2."""
-    return _environment(False).get_template(name).module
+    return _environment(False, lang).get_template(name).module
 
 
 @cache
-def option_labels(question_id: str) -> dict:
+def option_labels(question_id: str, lang: str = DEFAULT_LANGUAGE) -> dict:
     """A question's button labels by value, from templates/questions/labels.j2."""
-    return template_module("questions/labels.j2").labels[question_id]
+    return template_module("questions/labels.j2", lang).labels[question_id]
 
 
-def label_text(button: Button) -> str:
+def label_text(button: Button, lang: str = DEFAULT_LANGUAGE) -> str:
     """A button's visible text."""
     if button.label == OPTION:
         facts = button.facts
-        text = option_labels(facts["question"])[facts["value"]]
+        text = option_labels(facts["question"], lang)[facts["value"]]
         if facts["ticked"] is not None:
             text = f"{CHECK if facts['ticked'] else BOX} {text}"
         return text
-    label = getattr(template_module("buttons.j2"), button.label)
-    return str(label(**button.facts)) if callable(label) else label
+    label = getattr(template_module("buttons.j2", lang), button.label)
+    return str(label(**button.facts)) if callable(label) else str(label)
 
 
 @dataclass(frozen=True)
@@ -127,10 +163,11 @@ class Screen:
     notice: str | None = None
 
 
-def render_reply(reply: Reply, **shared: object) -> Screen:
-    """Draw a reply. `shared` holds what the adapter knows and the engine need not, such as the
-    bot's username for invite links."""
-    text = render(reply.template, **{**shared, **reply.facts}) if reply.template else ""
-    rows = [[Key(label_text(button), button.data, button.url) for button in row] for row in reply.buttons]
-    notice = render(reply.notice, **shared) if reply.notice else None
+def render_reply(reply: Reply, lang: str = DEFAULT_LANGUAGE, **shared: object) -> Screen:
+    """Draw a reply in the reader's language. `shared` holds what the adapter knows and the
+    engine need not, such as the bot's username for invite links."""
+    text = render(reply.template, lang=lang, **{**shared, **reply.facts}) if reply.template else ""
+    rows = [[Key(label_text(button, lang), button.data, button.url) for button in row]
+            for row in reply.buttons]
+    notice = render(reply.notice, lang=lang, **shared) if reply.notice else None
     return Screen(text, rows, reply.edit, reply.document, reply.photo, notice)

@@ -13,6 +13,7 @@ the fixed parts leave no room for a week of rows the whole page is drawn again i
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -21,6 +22,7 @@ from io import BytesIO
 from pathlib import Path
 
 import matplotlib
+from fontTools.subset import Options, Subsetter
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
@@ -71,7 +73,7 @@ def summary_pdf(
     stored daily rows, in any order.
     """
     content = _content(record, checkins, clinic, protocol, today)
-    fallback = not _covered(content)
+    fallback = _fallback_face(_uncovered(content))
     for scale in SCALES:
         pdf = _draw(content, scale, fallback=fallback, last_try=scale == SCALES[-1])
         if pdf is not None:
@@ -305,18 +307,45 @@ def _number(value: float) -> str:
 # --- the page -------------------------------------------------------------------------------------
 
 
+# The scripts a runner's name and the page's words are likely to be in. DejaVu has six thousand
+# glyphs; fpdf2 reads a whole font file for every document, so each page embeds this subset
+# (made once per process), and anything outside it goes to the fallback font.
+KEPT = [*range(0x20, 0x250), *range(0x370, 0x530), *range(0x1E00, 0x1F00), *range(0x2000, 0x2BFF)]
+
+
+@cache
+def _faces() -> dict[str, str]:
+    """DejaVu Sans, regular and bold, cut down to the kept characters, as font files."""
+    folder = Path(tempfile.mkdtemp(prefix="achilles-fonts-"))
+    faces = {}
+    for style, name in (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf")):
+        font = TTFont(FONT_DIR / name)
+        subsetter = Subsetter(_subset_options())
+        subsetter.populate(unicodes=KEPT)
+        subsetter.subset(font)
+        faces[style] = str(folder / name)
+        font.save(faces[style])
+    return faces
+
+
+def _subset_options() -> Options:
+    options = Options(name_IDs=["*"], notdef_outline=True)
+    options.drop_tables += ["FFTM"]  # FontForge's timestamps: nothing to keep, nothing to warn about
+    return options
+
+
 @cache
 def _dejavu() -> frozenset[int]:
-    """The characters both DejaVu Sans faces can draw."""
+    """The characters both embedded faces can draw."""
     drawable = []
-    for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"):
-        with TTFont(FONT_DIR / name, lazy=True) as face:
+    for path in _faces().values():
+        with TTFont(path, lazy=True) as face:
             drawable.append(frozenset(face.getBestCmap()))
     return drawable[0] & drawable[1]
 
 
-def _covered(content: _Content) -> bool:
-    """Whether DejaVu alone can draw every word on the page."""
+def _uncovered(content: _Content) -> frozenset[int]:
+    """The characters on the page that the embedded DejaVu cannot draw."""
     def texts(value: object) -> Iterator[str]:
         if isinstance(value, str):
             yield value
@@ -325,22 +354,49 @@ def _covered(content: _Content) -> bool:
                 yield from texts(item)
 
     drawable = _dejavu()
-    return all(ord(ch) in drawable for text in texts(astuple(content)) for ch in text if not ch.isspace())
+    return frozenset(ord(ch) for text in texts(astuple(content)) for ch in text
+                     if not ch.isspace() and ord(ch) not in drawable)
+
+
+# Emoji, and what joins them: the characters a first name is most likely to bring.
+EMOJI = [*range(0x2600, 0x27C0), *range(0xFE00, 0xFE10), 0x200D, *range(0x1F000, 0x1FB00)]
+
+
+def _fallback_face(missing: frozenset[int]) -> str | None:
+    """The font for characters DejaVu lacks: LastResort draws a placeholder for any of them.
+    Whole, it maps all of Unicode and takes a second and more to read, so emoji alone get a
+    small cut of it, made once."""
+    if not missing:
+        return None
+    if missing <= frozenset(EMOJI):
+        return _emoji_face()
+    return str(FONT_DIR / "LastResortHE-Regular.ttf")
+
+
+@cache
+def _emoji_face() -> str:
+    font = TTFont(FONT_DIR / "LastResortHE-Regular.ttf")
+    subsetter = Subsetter(_subset_options())
+    subsetter.populate(unicodes=EMOJI)
+    subsetter.subset(font)
+    path = str(Path(_faces()[""]).with_name("LastResort-emoji.ttf"))
+    font.save(path)
+    return path
 
 
 class _Page(FPDF):
     """An A4 page in DejaVu Sans at one scale of type, drawn top to bottom."""
 
-    def __init__(self, scale: float, *, fallback: bool = False) -> None:
+    def __init__(self, scale: float, *, fallback: str | None = None) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.scale = scale
         self.set_margins(MARGIN, MARGIN, MARGIN)
         self.set_auto_page_break(False)  # one page, always: the layout decides what fits
         self.c_margin = 0.6
-        self.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
-        self.add_font(FONT, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+        for style, path in _faces().items():
+            self.add_font(FONT, style, path)
         if fallback:
-            self.add_font(FALLBACK, "", str(FONT_DIR / "LastResortHE-Regular.ttf"))
+            self.add_font(FALLBACK, "", fallback)
             self.set_fallback_fonts([FALLBACK], exact_match=False)
         self.add_page()
 
@@ -384,7 +440,7 @@ class _Page(FPDF):
         return text + "…"
 
 
-def _draw(content: _Content, scale: float, *, fallback: bool, last_try: bool) -> _Page | None:
+def _draw(content: _Content, scale: float, *, fallback: str | None, last_try: bool) -> _Page | None:
     """The page at this scale, or None when it leaves no room for a week of check-ins."""
     pdf = _Page(scale, fallback=fallback)
     pdf.set_title(content.title)

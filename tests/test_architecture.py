@@ -184,7 +184,7 @@ def test_a_changed_wording_reaches_a_runner_assessed_before_the_change(lived_in,
     phone.command("plan")
     before = phone.text
     real = messages.reason_text
-    monkeypatch.setattr(messages, "reason_text", lambda reason: "NEW WORDING " + real(reason))
+    monkeypatch.setattr(messages, "reason_text", lambda *args: "NEW WORDING " + real(*args))
     messages._environment.cache_clear()
     try:
         phone.command("plan")
