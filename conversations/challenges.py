@@ -77,7 +77,10 @@ class ChallengeFormError(ValueError):
 
 
 def new_code() -> str:
-    return secrets.token_urlsafe(CODE_BYTES)
+    """96 random bits, URL-safe; never starting with "-", which a command line reads as an option."""
+    while (code := secrets.token_urlsafe(CODE_BYTES))[0] in "-_":
+        pass
+    return code
 
 
 FORM_LINE = re.compile(r"^\s*(\w+)\s*:\s*(.*?)\s*$")

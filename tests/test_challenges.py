@@ -36,6 +36,7 @@ def test_invite_codes_carry_at_least_64_bits_and_never_repeat():
     alphabet = 64  # URL-safe base64
     assert all(len(code) * math.log2(alphabet) >= 64 for code in codes)
     assert all(len(code) <= 64 and code.replace("-", "").replace("_", "").isalnum() for code in codes)
+    assert all(code[0].isalnum() for code in codes), "a code the command line could take for an option"
 
 
 def test_form_fills_defaults_and_reads_sessions():
