@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench messages clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/saving.py
+
+# Every word of the templates into the catalogs: new words appear untranslated in each language's
+# .po file (templates/locale/<lang>/LC_MESSAGES/messages.po) for a translator to fill in.
+messages: $(STAMP)
+	$(BIN)/pybabel extract --no-location --omit-header -F babel.cfg -o templates/locale/messages.pot .
+	$(BIN)/pybabel update --no-fuzzy-matching --omit-header -i templates/locale/messages.pot -d templates/locale
 
 clean:
 	rm -rf $(VENV)
