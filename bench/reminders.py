@@ -40,7 +40,7 @@ async def run(runners: int) -> dict:
             application = build_application(api.token, api.base_url, coach)
             async with application:
                 scheduler = application.bot_data["scheduler"]
-                scheduler.load()
+                await scheduler.load()
                 due = len(scheduler.store.wakeups.due(scheduler.now()))
                 started = time.perf_counter()
                 sent = await scheduler.tick()

@@ -1,7 +1,7 @@
 """The `achilles-coach` command line.
 
     achilles-coach                     the bot on Telegram if a token is set, else a terminal chat
-    achilles-coach run                 the bot on Telegram (long polling)
+    achilles-coach run [--webhook URL] the bot on Telegram (long polling, or a webhook)
     achilles-coach chat                the conversation in this terminal
     achilles-coach triage --answers F  the assessment of a runner's answers, as JSON
     achilles-coach plan --answers F    today's plan for those answers
@@ -15,8 +15,11 @@ FILE may be `-` for standard input. Bad answers: exit status 2, one line per bad
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
 import logging
+import signal
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -26,7 +29,7 @@ from telegram.error import InvalidToken
 
 from bot import programme
 from bot.config import Settings, SettingsError, load_settings
-from bot.telegram_app import ALLOWED_UPDATES, build_application
+from bot.telegram_app import build_application, serve
 from bot.terminal import chat
 from conversations.answers import Answers, contract_json, describe_errors, parse_answers
 from conversations.challenges import Challenge, ChallengeFormError, challenge_from_form, csv_export
@@ -129,10 +132,21 @@ def run_command(args: argparse.Namespace, protocol: Protocol) -> int:
     configure_logging()
     application = build_application(settings.token.get_secret_value(), settings.base_url, engine)
     try:
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+        asyncio.run(until_stopped(serve(application, webhook=args.webhook, listen=settings.webhook_listen,
+                                        port=settings.webhook_port, secret=settings.webhook_secret_value)))
     except InvalidToken:
         raise BadInput("Telegram refused the token: check TELEGRAM_BOT_TOKEN (not shown here).") from None
     return 0
+
+
+async def until_stopped(work) -> None:
+    """Run until SIGTERM or Ctrl-C, then let `work` finish what it has received."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(stop, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def chat_command(args: argparse.Namespace, protocol: Protocol) -> int:
@@ -220,7 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(handler=default_command)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    commands.add_parser("run", help="run the bot on Telegram").set_defaults(handler=run_command)
+    run = commands.add_parser("run", help="run the bot on Telegram (long polling, or a webhook)")
+    run.add_argument("--webhook", metavar="URL", help="receive updates at this HTTPS URL (ends in /telegram)")
+    run.set_defaults(handler=run_command, webhook=None)
     commands.add_parser("chat", help="chat in this terminal").set_defaults(handler=chat_command)
     diagram = commands.add_parser("diagram", help="write the conversation diagram (Mermaid)")
     diagram.add_argument("--output", type=Path, default=DIAGRAM)

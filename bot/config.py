@@ -4,6 +4,9 @@ TELEGRAM_BOT_TOKEN      the bot's token from @BotFather; without it the terminal
 TELEGRAM_API_BASE_URL   a Bot API server root ending in /bot (the token is appended)
 ACHILLES_DATA_DIR       where runners' data lives (default ./data)
 ACHILLES_CLINIC_FILE    the clinic's TOML file (default: the shipped clinic.example.toml)
+TELEGRAM_WEBHOOK_SECRET with `run --webhook`: the secret Telegram sends with each update
+                        (default: a new random one each start)
+ACHILLES_WEBHOOK_LISTEN, ACHILLES_WEBHOOK_PORT   where the webhook listens (0.0.0.0:8443)
 
 The token is a `SecretStr`: printing the settings, or an error about them, never shows it.
 """
@@ -32,8 +35,15 @@ class Settings(BaseSettings):
                                      validation_alias="TELEGRAM_API_BASE_URL")
     data_dir: Path = Field(default=Path("data"), validation_alias="ACHILLES_DATA_DIR")
     clinic_file: Path = Field(default=EXAMPLE_CLINIC_FILE, validation_alias="ACHILLES_CLINIC_FILE")
+    webhook_secret: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET")
+    webhook_listen: str = Field(default="0.0.0.0", validation_alias="ACHILLES_WEBHOOK_LISTEN")
+    webhook_port: int = Field(default=8443, ge=1, le=65535, validation_alias="ACHILLES_WEBHOOK_PORT")
 
-    @field_validator("token", mode="before")
+    @property
+    def webhook_secret_value(self) -> str | None:
+        return self.webhook_secret.get_secret_value() if self.webhook_secret else None
+
+    @field_validator("token", "webhook_secret", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return value or None

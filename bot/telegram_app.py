@@ -1,16 +1,24 @@
-"""The Telegram adapter: updates in, `Coach` events; `Reply` objects out, Telegram messages.
+"""The Telegram adapter: updates in, engine events; the engine's replies out, Telegram messages.
 
 Nothing clinical is decided here. One `main`-style builder (`build_application`) wires the
 handlers; each handler is short and named after what it answers. The engine's replies are data;
 they are drawn here (`render_reply`) and sent as HTML (the application's `Defaults`).
+
+Updates come in through `bot.intake` (kept in the inbox before Telegram is told they arrived,
+then one chat at a time), from our own polling loop (`poll`) or a webhook (`serve_webhook`);
+the engine runs on its own thread, so no disk ever holds up the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
+import secrets
 from dataclasses import replace
 
+import httpx
+from aiohttp import web
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -20,7 +28,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import MessageLimit, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -34,6 +42,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.intake import EngineThread, Intake
 from bot.scheduler import ReminderScheduler
 from conversations.engine import COMMANDS, Engine
 from conversations.messages import Screen, render, render_reply, template_module
@@ -42,7 +51,6 @@ from conversations.replies import Event, Reply
 log = logging.getLogger(__name__)
 TICK_SECONDS = 20  # how often the reminder scheduler looks for what has fallen due
 RETRY_PAUSES = (1, 2, 4)  # seconds between attempts when the network fails
-CONCURRENT_UPDATES = 32
 PRIVATE = filters.ChatType.PRIVATE
 # Every message is the HTML our templates render; a link in it is never worth a preview.
 DEFAULTS = Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True))
@@ -154,15 +162,31 @@ def merged(screens: list[Screen]) -> list[Screen]:
     return out
 
 
+def may_have_arrived(error: TimedOut) -> bool:
+    """A timeout waiting for Telegram's answer, not for a connection: the request went out."""
+    never_sent = isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+    return not never_sent and "Pool timeout" not in str(error)
+
+
 async def with_retry(call, *args, **kwargs):
     """One Bot API call, retried with backoff when the network fails; a refusal from Telegram
     (bad request, blocked) is final and goes up at once. One call at a time, so a retry never
-    sends an earlier message of the same reply again."""
+    sends an earlier message of the same reply again. A message whose request timed out after it
+    went out is taken as sent: Telegram has no idempotency key, and sending it again would show
+    it twice."""
     for pause in (*RETRY_PAUSES, None):
         try:
             return await call(*args, **kwargs)
         except (BadRequest, Forbidden):
             raise
+        except TimedOut as error:
+            if call.__name__.startswith("send") and may_have_arrived(error):
+                log.warning("%s timed out after it went out; not sending it again", call.__name__)
+                return None
+            if pause is None:
+                raise
+            log.info("%s timed out; retrying in %d s", call.__name__, pause)
+            await sleep(pause)
         except NetworkError:
             if pause is None:
                 raise
@@ -235,11 +259,13 @@ async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, repli
 
 async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Event) -> None:
     engine: Engine = context.bot_data["engine"]
-    outcome = engine.handle(update.effective_user.id, replace(event, name=update.effective_user.first_name))
-    scheduler: ReminderScheduler = context.bot_data["scheduler"]
-    scheduler.apply(outcome.schedules)
+    user = update.effective_user
+    event = replace(event, name=user.first_name)
+    outcome = await context.bot_data["engine_thread"](engine.handle, user.id, event)
     if outcome.messages:  # alerts to admins, announcements: from the outbox, whatever the reply does
-        context.application.create_task(scheduler.flush_outbox())
+        context.application.create_task(context.bot_data["scheduler"].flush_outbox())
+    if engine.clinic.is_admin(user.id) and user.id not in context.bot_data["menus"]:
+        context.application.create_task(set_admin_menu(context.application, user.id))
     await send_replies(update, context, outcome.replies)
 
 
@@ -292,22 +318,33 @@ async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.warning("could not apologise for update %s", update_id)
 
 
-async def register_commands(application: Application) -> None:
-    """The command menu; the clinic's admins also see the desk's commands."""
+def command_menu(admin: bool = False) -> list[BotCommand]:
     menu = template_module("commands.j2")
     everyone = [BotCommand(name, menu.commands[name]) for name in COMMANDS if name in menu.commands]
-    await application.bot.set_my_commands(everyone)
-    desk = [BotCommand(name, text) for name, text in menu.admin_commands.items()]
+    desk = [BotCommand(name, text) for name, text in menu.admin_commands.items()] if admin else []
+    return everyone + desk
+
+
+async def register_commands(application: Application) -> None:
+    """The command menu; the clinic's admins also see the desk's commands."""
+    await application.bot.set_my_commands(command_menu())
     for admin_id in application.bot_data["engine"].clinic.admin_ids:
-        try:
-            await application.bot.set_my_commands(everyone + desk, scope=BotCommandScopeChat(admin_id))
-        except (BadRequest, Forbidden):
-            log.warning("an admin has not opened a chat with the bot yet; their menu waits")
+        await set_admin_menu(application, admin_id)
+
+
+async def set_admin_menu(application: Application, admin_id: int) -> None:
+    """Telegram refuses a chat's menu until the admin has opened a chat with the bot: it is tried
+    again when they first write."""
+    try:
+        await application.bot.set_my_commands(command_menu(admin=True), scope=BotCommandScopeChat(admin_id))
+        application.bot_data["menus"].add(admin_id)
+    except (BadRequest, Forbidden):
+        log.warning("an admin has not opened a chat with the bot yet; their menu waits")
 
 
 async def start_reminders(application: Application) -> None:
     scheduler: ReminderScheduler = application.bot_data["scheduler"]
-    scheduler.load()
+    await scheduler.load()
     application.job_queue.run_repeating(tick, interval=TICK_SECONDS, first=1, name="reminders")
 
 
@@ -316,8 +353,11 @@ async def tick(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_start(application: Application) -> None:
+    """Start-up, before updates are fetched: the menus, the reminders, and the updates the inbox
+    kept from before a stop."""
     await register_commands(application)
     await start_reminders(application)
+    await application.bot_data["intake"].replay()
 
 
 def build_application(
@@ -326,27 +366,20 @@ def build_application(
 ) -> Application:
     """The bot. `rate_limited=False` lets tests that are not about pacing run at full speed;
     `request` replaces the HTTP client (tests hand the Bot API calls to a simulated Telegram)."""
-    # Updates are handled concurrently so one runner's paced reply never holds up another's.
-    # It is safe for the records: the engine loads, decides and saves without ever yielding.
-    builder = (
-        ApplicationBuilder()
-        .token(token)
-        .base_url(base_url)
-        .defaults(DEFAULTS)
-        .post_init(on_start)
-        .concurrent_updates(CONCURRENT_UPDATES)
-    )
+    builder = ApplicationBuilder().token(token).base_url(base_url).defaults(DEFAULTS)
     if rate_limited:
         builder = builder.rate_limiter(PacedRateLimiter(max_retries=3))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
-    application.bot_data["engine"] = engine
+    engine_thread = EngineThread()
+    application.bot_data.update(engine=engine, engine_thread=engine_thread, menus=set())
 
     async def send(runner_id: int, replies: list[Reply]) -> None:
         await deliver(application.bot, runner_id, replies, broadcast=True)
 
-    application.bot_data["scheduler"] = ReminderScheduler(engine, send)
+    application.bot_data["scheduler"] = ReminderScheduler(engine, send, run=engine_thread)
+    application.bot_data["intake"] = Intake(application, engine.store.inbox, engine_thread)
     messages = filters.UpdateType.MESSAGE  # edited messages are ignored by design
     application.add_handler(MessageHandler(~PRIVATE & filters.COMMAND & messages, group_message))
     application.add_handler(CommandHandler(list(COMMANDS), command, filters=PRIVATE & messages))
@@ -357,3 +390,85 @@ def build_application(
     application.add_handler(CallbackQueryHandler(button))
     application.add_error_handler(error)
     return application
+
+
+# --- serving: our own polling loop, or a webhook ------------------------------------------------
+
+POLL_TIMEOUT = 30  # seconds a getUpdates call waits for news
+POLL_RETRY = 5  # seconds before polling again after the network failed
+
+
+async def poll(application: Application, *, timeout: int = POLL_TIMEOUT) -> None:
+    """Long polling, ours rather than the library's: a batch is confirmed to Telegram (by the
+    next getUpdates' offset) only once the intake has kept it, so a crash loses no update."""
+    intake: Intake = application.bot_data["intake"]
+    offset = None
+    while True:
+        try:
+            updates = await application.bot.get_updates(offset=offset, timeout=timeout,
+                                                        allowed_updates=ALLOWED_UPDATES)
+        except (NetworkError, TimedOut) as error:
+            log.warning("polling failed (%s); trying again in %d s", type(error).__name__, POLL_RETRY)
+            await sleep(POLL_RETRY)
+            continue
+        if updates:
+            await intake.receive(list(updates))
+            offset = updates[-1].update_id + 1
+
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def webhook_app(application: Application, secret: str) -> web.Application:
+    """The webhook: Telegram's secret token checked, and 200 only once the update is kept."""
+    intake: Intake = application.bot_data["intake"]
+
+    async def receive(request: web.Request) -> web.Response:
+        if not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), secret):
+            return web.Response(status=403)
+        try:
+            update = Update.de_json(await request.json(), application.bot)
+        except ValueError:
+            return web.Response(status=400)
+        await intake.receive([update])
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_post(WEBHOOK_PATH, receive)
+    return app
+
+
+WEBHOOK_PATH = "/telegram"
+
+
+async def serve_webhook(application: Application, url: str, listen: str, port: int,
+                        secret: str | None = None) -> None:
+    """Telegram posts each update to `url` (ending in /telegram); this listens on listen:port."""
+    secret = secret or secrets.token_urlsafe(32)
+    runner = web.AppRunner(webhook_app(application, secret))
+    await runner.setup()
+    await web.TCPSite(runner, listen, port).start()
+    await application.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+    try:
+        await asyncio.Event().wait()  # until cancelled
+    finally:
+        await runner.cleanup()
+
+
+async def serve(application: Application, *, webhook: str | None = None, listen: str = "0.0.0.0",
+                port: int = 8443, secret: str | None = None, poll_timeout: int = POLL_TIMEOUT) -> None:
+    """Run the bot until cancelled: start-up, then polling or the webhook; on the way out, every
+    update already received is handled first."""
+    async with application:
+        await on_start(application)
+        await application.start()
+        try:
+            if webhook:
+                await serve_webhook(application, webhook, listen, port, secret)
+            else:
+                await application.bot.delete_webhook()
+                await poll(application, timeout=poll_timeout)
+        finally:
+            await application.bot_data["intake"].drain()
+            await application.stop()
+            application.bot_data["engine_thread"].close()

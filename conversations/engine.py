@@ -4,7 +4,8 @@ Telegram and the terminal chat both drive it. An event is a command, typed text,
 button or a shared location; the engine loads the runner's record, lets the part of the
 conversation that owns the event move the machine (`conversations.flow`), saves the record
 before anything is shown (so nothing a runner confirmed is lost) and returns what it decided:
-replies for the runner, messages for other chats, reminder schedules that changed.
+replies for the runner and messages for other chats. A reminder set, moved or paused is planned
+in storage's wakeup index in the same turn, for the scheduler to find when it falls due.
 
 Button data is `"<step>|<token>"`: `step` counts the screens drawn, so a tap on a button from an
 older message is recognised and changes nothing. Global buttons (`"g|<name>:<argument>"`) work
@@ -29,7 +30,7 @@ from conversations.clinic import Clinic
 from conversations.flow import QUESTION_STATES
 from conversations.intake import BY_ID
 from conversations.protocol import Protocol
-from conversations.reminders import reminder_due, snooze_due, summary_due
+from conversations.reminders import CATCH_UP, next_wakeup, reminder_due, snooze_due, summary_due
 from conversations.replies import Event, Message, Outcome, Reply
 from conversations.safety_net import signs_in
 from conversations.turn import Services, Turn
@@ -136,7 +137,7 @@ class Engine:
             turn.fire("returned")  # they had blocked the bot and are back
         dispatch(turn, event)
         if turn.erased:
-            return Outcome(turn.replies, schedules={runner_id: None})
+            return Outcome(turn.replies)
         if record.get("consent") is None:  # before consent nothing is stored; after a refusal, only that
             self.queue(turn)  # an admin's messages, say: staff need not consent
             return Outcome(turn.replies, turn.messages)
@@ -149,24 +150,41 @@ class Engine:
         changes nothing), then the runner's record: a crash between loses nothing."""
         self.queue(turn)
         self.store.save(turn.runner_id, turn.record)
-        schedules = {turn.runner_id: schedule_of(turn.record)} if turn.schedule_changed else {}
-        return Outcome(turn.replies, turn.messages, schedules)
+        if turn.schedule_changed:
+            self.plan(turn.runner_id, schedule_of(turn.record))
+        return Outcome(turn.replies, turn.messages)
 
     def queue(self, turn: Turn) -> None:
         self.store.outbox.put([message_json(message) for message in turn.messages])
 
     # --- what the reminder scheduler asks ----------------------------------------------------
 
-    def claim_due(self, runner_id: int) -> tuple[list[tuple[str, list[Reply]]], dict | None]:
+    def plan(self, runner_id: int, schedule: dict | None, after: datetime | None = None) -> None:
+        """Write the runner's next wake-up into the index. An older entry may stay behind: it only
+        makes the engine look and find nothing due."""
+        if schedule is not None and schedule.get("active", True):
+            self.store.wakeups.add(runner_id, next_wakeup(schedule, after or self.services.now()))
+
+    def rebuild_wakeups(self) -> None:
+        """An index never built (or lost) is made again from the runners' records, looking back
+        far enough to catch a reminder missed while the bot was down."""
+        since = self.services.now() - CATCH_UP
+        for runner_id in self.store.runner_ids():
+            if (record := self.store.load(runner_id)) is not None:
+                self.plan(runner_id, schedule_of(record), after=since)
+        self.store.wakeups.mark_built()
+
+    def claim_due(self, runner_id: int) -> list[tuple[str, list[Reply]]]:
         """The scheduled messages due now for this runner, as (kind, replies), already marked
-        sent (so none can ever go twice), and their schedule from now on."""
+        sent (so none can ever go twice); the runner's next wake-up is planned first."""
         record = self.store.load(runner_id)
         if record is None:
-            return [], None
+            return []
+        self.plan(runner_id, schedule_of(record))
         turn = Turn(record, self.services)
         reminder = record.get("reminder")
         if not reminder or turn.reach == "blocked" or turn.state == "urgent" or not turn.has_plan():
-            return [], schedule_of(record)
+            return []
         now = self.services.now()
         today = turn.today().isoformat()
         due = []
@@ -181,18 +199,15 @@ class Engine:
             record["last_summary_on"] = today
         if due:
             self.store.save(runner_id, record)
-        return due, schedule_of(record)
+        return due
 
-    def mark_blocked(self, runner_id: int) -> dict[int, dict | None]:
+    def mark_blocked(self, runner_id: int) -> None:
         """The runner blocked the bot: nothing more is sent until they come back."""
         record = self.store.load(runner_id)
-        if record is None:
-            return {}
-        turn = Turn(record, self.services)
-        if turn.reach == "blocked":
-            return {}
-        turn.fire("blocked")
-        return self.save(turn).schedules
+        turn = Turn(record, self.services) if record else None
+        if turn is not None and turn.reach != "blocked":
+            turn.fire("blocked")
+            self.save(turn)
 
     def queue_session_reminders(self) -> int:
         """Group-session reminders due now (the day before and an hour before) into the outbox,

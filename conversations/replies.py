@@ -60,9 +60,8 @@ class Message:
 
 @dataclass
 class Outcome:
-    """Everything one event decided: the sender's replies, messages for other chats, and the
-    reminder schedules that changed (None: no reminders for that runner any more)."""
+    """Everything one event decided: the sender's replies, and messages for other chats (kept in
+    the outbox already; the adapter is told so that it sends them now)."""
 
     replies: list[Reply] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
-    schedules: dict[int, dict | None] = field(default_factory=dict)

@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from datetime import date
 from typing import Any
 
+from .inbox import Inbox
 from .outbox import Outbox
 from .wakeups import WakeupIndex
 
@@ -21,11 +22,13 @@ class RunnerStore(ABC):
     Every write is durable when the method returns.
 
     Beside the runners: the clinics' challenges, `wakeups` (when each runner next
-    needs the reminder scheduler) and the `outbox` (messages for other chats).
+    needs the reminder scheduler), the `outbox` (messages for other chats) and the
+    `inbox` (updates received and not yet handled).
     """
 
     wakeups: WakeupIndex
     outbox: Outbox
+    inbox: Inbox
 
     @abstractmethod
     def load(self, runner_id: int) -> dict[str, Any] | None:

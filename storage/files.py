@@ -5,6 +5,7 @@
     <data_dir>/challenges.json              the clinics' challenges (a corrupt file stops start-up)
     <data_dir>/wakeups/                     when each runner next needs the scheduler (wakeups.py)
     <data_dir>/outbox/                      messages for other chats until sent (outbox.py)
+    <data_dir>/inbox/                       updates received and not yet handled (inbox.py)
 
 Saving an answer rewrites only that runner's small file, so it costs the same
 with 100 or 10,000 runners stored. Only one process may use a data dir at a time.
@@ -20,6 +21,7 @@ from tinydb import TinyDB
 
 from .atomic import AtomicJSONStorage, fsync_dir, remove_temp_files
 from .base import check_runner_id
+from .inbox import FileInbox
 from .outbox import FileOutbox
 from .tinydb_store import CHALLENGES, TinyDBStore
 from .wakeups import FileWakeups
@@ -43,6 +45,7 @@ class FileStore(TinyDBStore):
         self._challenges_db.tables()  # read now: a corrupt file stops start-up, naming the copy to restore
         self.wakeups = FileWakeups(Path(data_dir) / "wakeups")
         self.outbox = FileOutbox(Path(data_dir) / "outbox")
+        self.inbox = FileInbox(Path(data_dir) / "inbox")
         self._migrate(Path(data_dir) / "shared.json")
 
     def path_for(self, runner_id: int) -> Path:

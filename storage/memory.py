@@ -5,6 +5,7 @@ from __future__ import annotations
 from tinydb import TinyDB
 from tinydb.storages import MemoryStorage
 
+from .inbox import MemoryInbox
 from .outbox import MemoryOutbox
 from .tinydb_store import TinyDBStore
 from .wakeups import MemoryWakeups
@@ -17,6 +18,7 @@ class MemoryStore(TinyDBStore):
         self._challenges_db = TinyDB(storage=MemoryStorage)
         self.wakeups = MemoryWakeups()
         self.outbox = MemoryOutbox()
+        self.inbox = MemoryInbox()
 
     def _challenges(self) -> TinyDB:
         return self._challenges_db

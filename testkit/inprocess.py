@@ -3,10 +3,11 @@
 `InProcessRequest` is a python-telegram-bot `BaseRequest` that hands each Bot API request to a
 `FakeTelegram` (the way python-telegram-bot's own tests and aiogram's mocked bot do), so the
 real `Bot` still encodes the parameters and turns Telegram's refusals into its exceptions.
-`InProcessBot` feeds the queued updates to `Application.process_update` when the test waits
-(together, through the Application's own limit on concurrent updates, as polling would), and
-also waits for the tasks the bot started for them (`Application.create_task`): when a wait
-returns, the bot has finished with everything the test did.
+`InProcessBot` hands the queued updates over when the test waits, as one batch the way polling
+would: to our bot's intake (`bot.intake.Intake`, kept in the inbox, then chat by chat) when the
+Application has one, else to `Application.process_update`. It also waits for the tasks the bot
+started for them (`Application.create_task`): when a wait returns, the bot has finished with
+everything the test did.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -65,6 +66,7 @@ class InProcessBot:
     def __init__(self, telegram: FakeTelegram, application: Application) -> None:
         self.telegram = telegram
         self.application = application
+        self.intake = application.bot_data.get("intake")  # ours; a bare Application has none
         self.handling = 0  # batches of updates being handled now (tests may wait from several tasks)
         self.tasks: set[asyncio.Task] = set()
         self._done = asyncio.Event()
@@ -85,10 +87,13 @@ class InProcessBot:
             if updates:
                 self.handling += 1
                 try:
-                    await asyncio.gather(*(self._handle(update) for update in updates))
+                    await self._handle([Update.de_json(json.loads(json.dumps(data)), self.application.bot)
+                                        for data in updates])  # through JSON, as from the wire
                 finally:
                     self.handling -= 1
                     self._done.set()
+            elif self.intake is not None and self.intake.busy:  # replaying what the inbox kept
+                await self.intake.drain()
             elif self.tasks:
                 await asyncio.wait(set(self.tasks))
             elif self.handling:  # another waiter is handling an update: wait for it too
@@ -97,21 +102,29 @@ class InProcessBot:
             else:
                 return
 
-    async def _handle(self, data: dict[str, Any]) -> None:
-        update = Update.de_json(json.loads(json.dumps(data)), self.application.bot)  # as from the wire
+    async def _handle(self, updates: list[Update]) -> None:
         application = self.application
-        await application.update_processor.process_update(update, application.process_update(update))
+        if self.intake is not None:
+            await self.intake.receive(updates)
+            await self.intake.drain()
+            return
+        processor = application.update_processor  # its limit on concurrent updates, as polling
+        await asyncio.gather(*(processor.process_update(update, application.process_update(update))
+                               for update in updates))
 
 
 @contextlib.asynccontextmanager
-async def running_in_process(telegram: FakeTelegram, application: Application) -> AsyncIterator[Application]:
-    """Start `application` (built with `InProcessRequest(telegram)`) and attach it to `telegram`.
+async def running_in_process(telegram: FakeTelegram, application: Application,
+                             on_start: Callable[[Application], Awaitable[None]] | None = None
+                             ) -> AsyncIterator[Application]:
+    """Start `application` (built with `InProcessRequest(telegram)`), with `on_start` as the
+    bot's start-up, and attach it to `telegram`.
 
     The reminders' repeating job is removed: tests move their clock and call
     `scheduler.tick()` themselves, and a tick in real time would race them."""
     async with application:
-        if application.post_init:
-            await application.post_init(application)
+        if on_start is not None:
+            await on_start(application)
         for job in application.job_queue.get_jobs_by_name("reminders") if application.job_queue else ():
             job.schedule_removal()
         await application.start()

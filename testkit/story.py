@@ -15,6 +15,7 @@ the bot has answered; `seen_text` is what the user last read.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -22,12 +23,12 @@ from pathlib import Path
 
 from telegram.ext import Application
 
-from bot.telegram_app import build_application
+from bot.telegram_app import build_application, on_start, serve
 from conversations.clinic import load_clinic
 from conversations.engine import Engine
 from conversations.protocol import default_protocol
 from storage import open_store
-from testkit.http import LocalBotApi, polling
+from testkit.http import LocalBotApi
 from testkit.inprocess import BASE_URL, InProcessRequest, running_in_process
 from testkit.telegram import FakeTelegram, FakeUser
 
@@ -46,14 +47,31 @@ async def running_bot(telegram: FakeTelegram, coach: Engine, *, rate_limited: bo
     """The bot, started as `achilles-coach run` would start it, for the block."""
     if isinstance(telegram, LocalBotApi):
         application = build_application(telegram.token, telegram.base_url, coach, rate_limited=rate_limited)
-        async with polling(application):
-            await application.post_init(application)  # run_polling would call it; polling() does not
+        async with serving(application):
             yield application
     else:
         application = build_application(telegram.token, BASE_URL, coach, rate_limited=rate_limited,
                                         request=InProcessRequest(telegram))
-        async with running_in_process(telegram, application):
+        async with running_in_process(telegram, application, on_start):
             yield application
+
+
+@contextlib.asynccontextmanager
+async def serving(application: Application, **options) -> AsyncIterator[Application]:
+    """`bot.telegram_app.serve` (our polling, or a webhook with `webhook=`) for the block."""
+    task = asyncio.create_task(serve(application, poll_timeout=1, **options))
+    for _ in range(2000):  # until it is up (or failed)
+        if application.running or task.done():
+            break
+        await asyncio.sleep(0.01)
+    if task.done():
+        task.result()  # its error, if it failed to start
+    try:
+        yield application
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def quiet(telegram: FakeTelegram, *, chat_id: int | None = None, timeout: float = 10.0) -> None:

@@ -1,7 +1,8 @@
 """The runner's conversation, driven through the engine exactly as the adapters drive it."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import StringIO
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -26,11 +27,9 @@ class Phone:
         self.coach = coach
         self.runner_id = runner_id
         self.screens: list[Screen] = []
-        self.schedules: dict = {}  # what the scheduler would have been told
 
     def send(self, event: Event) -> list[Screen]:
         outcome = self.coach.handle(self.runner_id, event)
-        self.schedules.update(outcome.schedules)
         screens = [render_reply(reply, bot_username="achilles_coach_bot") for reply in outcome.replies]
         self.screens += screens
         return screens
@@ -93,7 +92,8 @@ def test_runner_goes_from_start_to_a_plan(phone, coach):
     assert "Monday, Wednesday, Friday" in phone.text
     record = coach.store.load(RUNNER)
     assert record["state"] == "idle" and record["phase"] == 2
-    assert phone.schedules[RUNNER]["time"] == "07:30"
+    [(wake_up, runner)] = coach.store.wakeups.due(datetime.now(UTC) + timedelta(days=2))
+    assert runner == RUNNER and wake_up.astimezone(ZoneInfo("Europe/London")).strftime("%H:%M") == "07:30"
     phone.command("today")
     assert "3 s up, 3 s down" in phone.text
 

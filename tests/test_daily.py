@@ -179,16 +179,17 @@ def test_two_days_without_a_check_in_bring_one_gentle_nudge(phone, clock):
     for _ in range(4):
         next_morning(clock)
         clock.moment = clock.moment.replace(hour=7, minute=31)
-        [(_, [reminder])], _ = coach.claim_due(RUNNER)
+        [(_, [reminder])] = coach.claim_due(RUNNER)
         nudges.append("haven't heard from you" in render_reply(reminder).html)
     assert nudges == [False, True, False, False]
 
 
-def test_stop_turns_reminders_off(phone):
+def test_stop_turns_reminders_off(phone, clock):
     phone.command("stop")
     assert "Reminders are off" in phone.text
-    assert phone.schedules[RUNNER] is None
-    assert phone.coach.claim_due(RUNNER) == ([], None)
+    next_morning(clock)
+    clock.moment = clock.moment.replace(hour=7, minute=31)
+    assert phone.coach.claim_due(RUNNER) == []
 
 
 def test_twelve_weeks_of_loading_without_improvement_brings_a_referral_at_retest(phone, clock):
@@ -216,6 +217,6 @@ def test_a_visa_a_score_from_elsewhere_is_kept_compared_and_summed_up(phone, clo
     assert "up 12 points, a real improvement" in phone.text
     assert [entry["score"] for entry in record(phone)["visa"]] == [64, 76]
     clock.moment = datetime(2027, 3, 21, 19, 5, tzinfo=UTC)  # a Sunday evening
-    [(kind, [summary, card])], _ = phone.coach.claim_due(RUNNER)
+    [(kind, [summary, card])] = phone.coach.claim_due(RUNNER)
     assert kind == "summary" and "VISA-A: 76 (before: 64, a real improvement)" in render_reply(summary).html
     assert "👉" in render_reply(card).html, "the week's education card comes with the summary"

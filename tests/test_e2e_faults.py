@@ -12,7 +12,6 @@ stopping waits for every update in hand, retries included, so a late duplicate c
 
 from datetime import UTC, datetime, timedelta
 
-from conversations.engine import schedule_of
 from testkit.http import LocalBotApi
 from testkit.telegram import FakeUser
 from tests.clock import Clock
@@ -63,10 +62,8 @@ def attempts(api: LocalBotApi, method: str, runner: FakeUser, since: int = 0) ->
 
 def onboard_through_the_engine(application, runner_id: int) -> None:
     """A runner onboarded straight through the engine, not over Telegram (whether or not
-    Telegram knows their chat), their reminder handed to the running bot's scheduler."""
-    engine = application.bot_data["engine"]
-    onboard_in_engine(engine, runner_id)
-    application.bot_data["scheduler"].apply({runner_id: schedule_of(engine.store.load(runner_id))})
+    Telegram knows their chat)."""
+    onboard_in_engine(application.bot_data["engine"], runner_id)
 
 
 # --- 429: too many requests ------------------------------------------------------------------

@@ -8,7 +8,7 @@ import pytest
 
 from bot.scheduler import ReminderScheduler
 from conversations.clinic import load_clinic
-from conversations.engine import Engine, schedule_of
+from conversations.engine import Engine
 from conversations.messages import html_to_text, render_reply
 from conversations.protocol import default_protocol
 from conversations.reminders import reminder_at
@@ -32,12 +32,10 @@ def onboard(scheduler: ReminderScheduler, runner_id: int, time: str, zone_button
     engine = scheduler.engine
     onboard_in_engine(engine, runner_id, [*TYPICAL_RUNNER, *reminder])
     assert engine.store.load(runner_id)["state"] == "idle"
-    scheduler.apply({runner_id: schedule_of(engine.store.load(runner_id))})  # as the adapter would
 
 
 def handle(scheduler: ReminderScheduler, runner_id: int, event: Event) -> None:
-    """An event through the engine, its schedule changes handed to the scheduler (the adapter's job)."""
-    scheduler.apply(scheduler.engine.handle(runner_id, event).schedules)
+    scheduler.engine.handle(runner_id, event)
 
 
 class Phones:
@@ -61,10 +59,10 @@ class Phones:
         return [moment for moment, text in self.received[runner_id] if "Your week" in text]
 
 
-def start_bot(data_dir, clock: Clock, phones: Phones) -> ReminderScheduler:
+async def start_bot(data_dir, clock: Clock, phones: Phones) -> ReminderScheduler:
     engine = Engine(open_store(data_dir), load_clinic(), default_protocol(), clock)
     scheduler = ReminderScheduler(engine, phones.send)
-    scheduler.load()
+    await scheduler.load()
     return scheduler
 
 
@@ -77,12 +75,12 @@ async def run_until(scheduler: ReminderScheduler, clock: Clock, end: datetime) -
 async def test_one_reminder_per_local_day_at_the_chosen_time_across_dst_and_a_restart(tmp_path):
     clock = Clock(START)
     phones = Phones(clock)
-    scheduler = start_bot(tmp_path, clock, phones)
+    scheduler = await start_bot(tmp_path, clock, phones)
     for runner_id, (_, time, button) in RUNNERS.items():
         onboard(scheduler, runner_id, time, button)
 
     await run_until(scheduler, clock, START + timedelta(days=DAYS // 2))
-    scheduler = start_bot(tmp_path, clock, phones)  # a restart: new process, same data
+    scheduler = await start_bot(tmp_path, clock, phones)  # a restart: new process, same data
     await run_until(scheduler, clock, START + timedelta(days=DAYS))
 
     for runner_id, (zone_name, time, _) in RUNNERS.items():
@@ -107,11 +105,11 @@ async def test_one_reminder_per_local_day_at_the_chosen_time_across_dst_and_a_re
 async def test_reminder_missed_while_down_is_sent_once_within_two_hours(tmp_path):
     clock = Clock(datetime(2027, 3, 10, 12, tzinfo=UTC))
     phones = Phones(clock)
-    scheduler = start_bot(tmp_path, clock, phones)
+    scheduler = await start_bot(tmp_path, clock, phones)
     onboard(scheduler, 103, "20:00", "UTC")
     await run_until(scheduler, clock, datetime(2027, 3, 10, 19, 30, tzinfo=UTC))
     clock.advance(timedelta(hours=1))  # the bot is down from 19:30 to 20:30
-    scheduler = start_bot(tmp_path, clock, phones)
+    scheduler = await start_bot(tmp_path, clock, phones)
     await scheduler.tick()
     await run_until(scheduler, clock, datetime(2027, 3, 10, 23, 0, tzinfo=UTC))
     assert [m.strftime("%H:%M") for m in phones.reminders(103)] == ["20:30"]
@@ -120,19 +118,19 @@ async def test_reminder_missed_while_down_is_sent_once_within_two_hours(tmp_path
 async def test_reminder_missed_by_more_than_two_hours_waits_for_the_next_day(tmp_path):
     clock = Clock(datetime(2027, 3, 10, 12, tzinfo=UTC))
     phones = Phones(clock)
-    scheduler = start_bot(tmp_path, clock, phones)
+    scheduler = await start_bot(tmp_path, clock, phones)
     onboard(scheduler, 103, "20:00", "UTC")
     clock.moment = datetime(2027, 3, 10, 22, 30, tzinfo=UTC)
-    scheduler = start_bot(tmp_path, clock, phones)
+    scheduler = await start_bot(tmp_path, clock, phones)
     await run_until(scheduler, clock, datetime(2027, 3, 11, 21, 0, tzinfo=UTC))
     assert [m.isoformat() for m in phones.reminders(103)] == ["2027-03-11T20:00:00+00:00"]
 
 
 @pytest.fixture
-def setup(tmp_path):
+async def setup(tmp_path):
     clock = Clock(datetime(2027, 3, 10, 12, tzinfo=UTC))
     phones = Phones(clock)
-    scheduler = start_bot(tmp_path, clock, phones)
+    scheduler = await start_bot(tmp_path, clock, phones)
     onboard(scheduler, 103, "20:00", "UTC")
     return clock, phones, scheduler
 
@@ -146,7 +144,7 @@ async def test_snooze_sends_the_reminder_again_an_hour_later_once(setup):
     clock, phones, scheduler = setup
     await run_until(scheduler, clock, datetime(2027, 3, 10, 20, 1, tzinfo=UTC))
     assert len(phones.reminders(103)) == 1
-    assert scheduler.engine.claim_due(103)[0] == []  # nothing more due today
+    assert scheduler.engine.claim_due(103) == []  # nothing more due today
     reminder = phones.screens[-1]
     tap_on(scheduler, 103, reminder, "Snooze")
     tap_on(scheduler, 103, reminder, "Snooze")  # twice: still one snooze

@@ -1,0 +1,120 @@
+"""Every update on its way from Telegram (polling or a webhook) to the handlers, and the one
+thread where the engine works.
+
+`Intake.receive` keeps a batch in the inbox before anything else, so the batch may be confirmed
+to Telegram at once and a crash still loses nothing: at start-up `replay` hands the inbox's
+updates over again (the engine knows those it already applied). Then each chat's updates run one
+at a time and in order, while chats run side by side: a chat that floods the bot holds one
+worker and waits its turn, its backlog bounded, and never slows anyone else.
+
+`EngineThread` runs the engine (and everything else that touches storage, fsyncs included) on
+one thread of its own: the event loop never waits on a disk, and the engine, one call at a
+time, needs no locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application
+
+from storage.inbox import Inbox
+
+log = logging.getLogger(__name__)
+BACKLOG = 30  # updates a chat may have waiting; a flood beyond that is dropped
+
+
+class EngineThread:
+    """One thread for the engine and storage, called from the event loop."""
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
+
+    async def __call__(self, work: Callable, /, *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, partial(work, *args, **kwargs))
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+class Intake:
+    def __init__(self, application: Application, inbox: Inbox, engine_thread: EngineThread,
+                 backlog: int = BACKLOG) -> None:
+        self.application = application
+        self.inbox = inbox
+        self.engine_thread = engine_thread
+        self.backlog = backlog
+        self._queues: dict[int, deque[Update]] = {}
+        self._tasks: set[asyncio.Task] = set()  # the chats' workers, and the inbox's bookkeeping
+
+    async def receive(self, updates: list[Update]) -> None:
+        """A batch from Telegram: kept, then queued. When this returns, it may be confirmed."""
+        await self.engine_thread(self.inbox.put, [update.to_dict() for update in updates])
+        for update in updates:
+            self._queue(update)
+
+    async def replay(self) -> None:
+        """At start-up: what was received but not handled before the bot stopped."""
+        pending = await self.engine_thread(self.inbox.pending)
+        if pending:
+            log.info("handling %d update(s) received before the restart", len(pending))
+        for data in pending:
+            self._queue(Update.de_json(data, self.application.bot))
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._tasks)
+
+    async def drain(self) -> None:
+        """Wait until every queued update has been handled (shutting down, or a test's step)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _start(self, work) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _queue(self, update: Update) -> None:
+        chat = chat_of(update)
+        queue = self._queues.get(chat)
+        if queue is None:
+            queue = self._queues[chat] = deque()
+            self._start(self._work(chat, queue))
+        if len(queue) >= self.backlog:
+            log.warning("a chat's backlog is full; update %s is dropped", update.update_id)
+            self._done(update.update_id)
+            return
+        queue.append(update)
+
+    async def _work(self, chat: int, queue: deque[Update]) -> None:
+        try:
+            while queue:
+                update = queue[0]
+                try:
+                    await self.application.process_update(update)
+                except Exception:  # the error handler has had its say; the next update goes on
+                    log.exception("update %s failed", update.update_id)
+                finally:
+                    queue.popleft()
+                    self._done(update.update_id)
+        finally:
+            del self._queues[chat]
+
+    def _done(self, update_id: int) -> None:
+        self._start(self.engine_thread(self.inbox.done, update_id))
+
+
+def chat_of(update: Update) -> int:
+    """The chat whose updates must stay in order (the sender's, for a tap)."""
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return update.effective_user.id if update.effective_user else 0
