@@ -85,6 +85,8 @@ def _environment(autoescape: bool, lang: str = DEFAULT_LANGUAGE) -> Environment:
     )
     environment.install_gettext_translations(translations(lang), newstyle=True)
     environment.filters["duration"] = duration
+    # The protocol's words (extracted from protocol.toml): looked up as they are, never formatted.
+    environment.filters["translated"] = translations(lang).gettext
     environment.filters["datetime"] = as_moment
     # Dates in the reader's language: "Monday 1 March", "lunes, 1 de marzo".
     environment.filters["day"] = lambda value, style="EEEE d MMMM": format_date(as_moment(value), style,

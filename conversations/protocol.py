@@ -222,3 +222,28 @@ def load_protocol(path: str | Path = DEFAULT_PROTOCOL) -> Protocol:
 @cache
 def default_protocol() -> Protocol:
     return load_protocol(DEFAULT_PROTOCOL)
+
+
+# The protocol's words a runner reads, translated through the same catalogs as the templates.
+WORDS = ("name", "how_to", "aim", "tempo", "load")
+
+
+def extract_words(fileobj, keywords, comment_tags, options):
+    """Babel's extractor for protocol.toml (see babel.cfg): each runner-facing text, once."""
+    text = fileobj.read().decode("utf-8")
+    found: list[str] = []
+
+    def walk(value: object, key: str = "") -> None:
+        if isinstance(value, dict):
+            for name, inner in value.items():
+                walk(inner, name)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner, key)
+        elif isinstance(value, str) and key in WORDS and value not in found:
+            found.append(value)
+
+    walk(tomllib.loads(text))
+    for words in found:
+        line = text[: text.find(words)].count("\n") + 1
+        yield line, "_", words, []
