@@ -28,7 +28,7 @@ from telegram.ext import Application
 from storage.inbox import Inbox
 
 log = logging.getLogger(__name__)
-BACKLOG = 30  # updates a chat may have waiting; a flood beyond that is dropped
+BACKLOG = 100  # updates a chat may have waiting (a getUpdates batch); a flood beyond is dropped
 
 
 class EngineThread:
@@ -57,9 +57,11 @@ class Intake:
 
     async def receive(self, updates: list[Update]) -> None:
         """A batch from Telegram: kept, then queued. When this returns, it may be confirmed."""
-        await self.engine_thread(self.inbox.put, [update.to_dict() for update in updates])
+        kept = await self.engine_thread(self.inbox.put, [update.to_dict() for update in updates])
+        new = {data["update_id"] for data in kept}  # one delivered again after a crash is in hand
         for update in updates:
-            self._queue(update)
+            if update.update_id in new:
+                self._queue(update)
 
     async def replay(self) -> None:
         """At start-up: what was received but not handled before the bot stopped."""

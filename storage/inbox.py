@@ -3,11 +3,15 @@
     <data_dir>/inbox/<first update id>.json    one batch, as it came (a getUpdates answer or a
                                                 webhook call), written durably before Telegram
                                                 is told it arrived
+    <data_dir>/inbox/recent.json               the ids of the last RECENT updates received
 
 Polling confirms a batch to Telegram with the next getUpdates; a webhook by answering 200. Both
 happen only once the batch is here, so an update Telegram has let go of is never lost: whatever
-is here at start-up is handled again (the engine knows the ones it already applied). A batch is
-removed once each of its updates is done.
+is here at start-up is handled again. A batch is removed once each of its updates is done.
+
+Telegram delivers again what was not confirmed before a crash; `put` lets through only updates
+it has not received before (by id: Telegram's ids are not always increasing, they may start
+again anywhere after a quiet week), so a runner never gets the same reply twice for one tap.
 """
 
 from __future__ import annotations
@@ -15,16 +19,32 @@ from __future__ import annotations
 import contextlib
 import json
 from abc import ABC, abstractmethod
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_write, fsync_dir
 
+RECENT = 1000  # far more than Telegram ever holds back unconfirmed (100 per getUpdates)
+
 
 class Inbox(ABC):
-    @abstractmethod
-    def put(self, updates: list[dict[str, Any]]) -> None:
-        """Keep a batch of updates (Telegram's JSON), durably, before it is confirmed."""
+    def __init__(self) -> None:
+        self._recent: deque[int] = deque(maxlen=RECENT)
+        self._seen: set[int] = set()
+
+    def put(self, updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Keep a batch of updates (Telegram's JSON), durably, before it is confirmed; returns
+        those not received before (the others are dropped: they are in hand already)."""
+        new, ids = [], set()
+        for update in updates:
+            if update["update_id"] not in self._seen and update["update_id"] not in ids:
+                new.append(update)
+                ids.add(update["update_id"])
+        if new:
+            self._keep(new)
+            self._remember([update["update_id"] for update in new])
+        return new
 
     @abstractmethod
     def pending(self) -> list[dict[str, Any]]:
@@ -34,12 +54,25 @@ class Inbox(ABC):
     def done(self, update_id: int) -> None:
         """The update was handled (or dropped on purpose)."""
 
+    @abstractmethod
+    def _keep(self, updates: list[dict[str, Any]]) -> None: ...
+
+    def _remember(self, ids: list[int]) -> None:
+        for update_id in ids:
+            if update_id in self._seen:
+                continue
+            if len(self._recent) == RECENT:
+                self._seen.discard(self._recent[0])
+            self._recent.append(update_id)
+            self._seen.add(update_id)
+
 
 class MemoryInbox(Inbox):
     def __init__(self) -> None:
+        super().__init__()
         self._waiting: dict[int, dict[str, Any]] = {}
 
-    def put(self, updates: list[dict[str, Any]]) -> None:
+    def _keep(self, updates: list[dict[str, Any]]) -> None:
         for update in updates:
             self._waiting[update["update_id"]] = update
 
@@ -52,25 +85,31 @@ class MemoryInbox(Inbox):
 
 class FileInbox(Inbox):
     def __init__(self, directory: Path) -> None:
+        super().__init__()
         self._dir = directory
         self._dir.mkdir(parents=True, exist_ok=True)
+        self._recent_file = directory / "recent.json"
         self._left: dict[Path, set[int]] = {}  # each batch file's updates still to be done
         self._file_of: dict[int, Path] = {}
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            self._remember(json.loads(self._recent_file.read_bytes()))
+        self.pending()  # a batch kept just before a crash counts as received, recent.json or not
 
-    def put(self, updates: list[dict[str, Any]]) -> None:
-        if not updates:
-            return
+    def _keep(self, updates: list[dict[str, Any]]) -> None:
         path = self._dir / f"{updates[0]['update_id']}.json"
         atomic_write(path, json.dumps(updates, ensure_ascii=False).encode())
         self._track(path, updates)
+        atomic_write(self._recent_file, json.dumps(list(self._recent)).encode())
 
     def pending(self) -> list[dict[str, Any]]:
         found = []
-        for path in sorted(self._dir.glob("*.json"), key=lambda p: int(p.stem) if p.stem.isdigit() else 0):
+        for path in self._dir.glob("*.json"):
+            if not path.stem.lstrip("-").isdigit():
+                continue
             with contextlib.suppress(FileNotFoundError, ValueError):
                 batch = json.loads(path.read_bytes())
                 self._track(path, batch)
-                found += [update for update in batch if update["update_id"] in self._left[path]]
+                found += [update for update in batch if update["update_id"] in self._left.get(path, ())]
         return sorted(found, key=lambda update: update["update_id"])
 
     def done(self, update_id: int) -> None:
@@ -90,3 +129,4 @@ class FileInbox(Inbox):
             ids = [update["update_id"] for update in batch]
             self._left[path] = set(ids)
             self._file_of.update(dict.fromkeys(ids, path))
+            self._remember(ids)

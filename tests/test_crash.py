@@ -11,10 +11,11 @@ one answer in flight beyond it), temp files a killed save left behind are gone o
 back, and /start shows each runner "Picking up where you left off" with the question they were
 on; answering it continues the flow, to the end of the script.
 
-Updates the killed bot had not confirmed, Telegram delivers again to the new one (the local
-server does the same). Each gets one message (its reply, or the current question again when
-it had already been applied), and the runners wait for those before sending /start, so that the
-bot, which handles updates concurrently, has nothing else in hand for them by then.
+The new bot hands over again what its inbox kept, and Telegram delivers again what the killed
+bot had not confirmed (the local server does the same); the inbox drops those it had already
+received. Each update handed over gets one message (its reply, or the current question again
+when it had already been applied), and the runners wait for those before sending /start, so
+that its answer is the last message.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import random
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,23 +169,33 @@ async def kill_at_a_random_moment(bot: BotProcess, runners: list[Runner], rng: r
     return killed_at
 
 
-async def redelivered_updates_answered(api: LocalBotApi, killed_at: int) -> None:
-    """Wait until the new bot has taken every update the killed one left unconfirmed, and has
-    answered each of them (one message per update)."""
+def kept_in_the_inbox(data_dir: Path) -> tuple[list[dict], set[int]]:
+    """At the kill: the updates the inbox holds (the new bot hands each over again) and the ids
+    it had received (Telegram's redelivery of those is dropped)."""
+    inbox = data_dir / "inbox"
+    kept = [update for path in inbox.glob("[0-9]*.json") for update in json.loads(path.read_text())]
+    recent = json.loads((inbox / "recent.json").read_text()) if (inbox / "recent.json").exists() else []
+    return kept, {*recent, *(update["update_id"] for update in kept)}
+
+
+def chat_of(update: dict) -> int:
+    return (update.get("message") or update["callback_query"])["from"]["id"]
+
+
+async def restarted_bot_answered(api: LocalBotApi, killed_at: int, marks: dict[int, int],
+                                 kept: list[dict], received: set[int]) -> None:
+    """Wait until the new bot has answered what the killed one left: each update in the inbox,
+    and each Telegram delivered again that the killed one never received (one message each)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + REPLY_TIMEOUT
     while api.pending_updates:  # the server's count; the new bot's second poll confirms them
         assert loop.time() < deadline, "the restarted bot did not take the pending updates"
         await asyncio.sleep(0.02)
-    taken: dict[int, float] = {}  # update id -> when the last poll that returned it came in
-    for call in api.calls[killed_at:]:
-        if call.method == "getUpdates" and call.result:  # answered (not still polling)
-            taken.update((update["update_id"], call.timestamp) for update in call.result)
-    for update in api.updates:
-        if update["update_id"] in taken:
-            chat_id = (update.get("message") or update["callback_query"])["from"]["id"]
-            before = [m for m in api.messages_to(chat_id) if m.timestamp <= taken[update["update_id"]]]
-            await api.wait_for_message(chat_id, since=len(before), timeout=REPLY_TIMEOUT)
+    delivered_again = {update["update_id"]: update for call in api.calls[killed_at:]
+                       if call.method == "getUpdates" and call.result for update in call.result}
+    unanswered = kept + [update for update_id, update in delivered_again.items() if update_id not in received]
+    for chat_id, count in Counter(chat_of(update) for update in unanswered).items():
+        await api.wait_for_message(chat_id, since=marks[chat_id], count=count, timeout=REPLY_TIMEOUT)
 
 
 async def test_bot_killed_at_random_moments_loses_no_acknowledged_answer(bot_api, tmp_path):
@@ -198,6 +210,8 @@ async def test_bot_killed_at_random_moments_loses_no_acknowledged_answer(bot_api
             killed_at = await kill_at_a_random_moment(bot, runners, rng)
 
             leftovers = every_file_parses(data)
+            kept, received = kept_in_the_inbox(data)
+            marks = {runner.id: bot_api.mark(runner.id) for runner in runners}
             at_kill = {}
             for runner in runners:
                 acknowledged = runner.acknowledged()
@@ -208,7 +222,7 @@ async def test_bot_killed_at_random_moments_loses_no_acknowledged_answer(bot_api
 
             await bot.start()
             assert not [path for path in leftovers if path.exists()], "start-up left temp files"
-            await redelivered_updates_answered(bot_api, killed_at)
+            await restarted_bot_answered(bot_api, killed_at, marks, kept, received)
             for runner in runners:
                 shown = await step(bot_api, runner.id, "say", "/start")
                 at = position(points, stored(data, runner.id))
