@@ -223,6 +223,7 @@ class _Fault:
     retry_after: int | None = None
     drop: bool = False
     after: bool = False
+    hold: float = 0.0  # seconds the answer is held back, the call having taken effect
 
     def matches(self, method: str, params: Mapping[str, Any]) -> bool:
         return self.method == method and (self.chat_id is None or params.get("chat_id") == self.chat_id)
@@ -294,7 +295,7 @@ class FakeTelegram:
         self.stats = ApiStats()
         self.updates: list[dict[str, Any]] = []  # every update ever pushed, in order
         self.callback_answers: list[CallbackAnswer] = []
-        self.commands: dict[str, list[dict[str, str]]] = {}  # by scope
+        self.commands: dict[str, list[dict[str, str]]] = {}  # by scope and language (menu_key)
         self.server_errors: list[Exception] = []  # bugs in this simulation, shown on failures
 
         self._users: dict[int, dict[str, Any]] = {}
@@ -549,6 +550,11 @@ class FakeTelegram:
         `after`, the call takes effect first (the message is sent) and only the answer is lost."""
         self._faults.append(_Fault(method.lower(), times, chat_id, drop=True, after=after))
 
+    def hold_next(self, method: str, seconds: float, *, chat_id: int | None = None) -> None:
+        """The next call of `method` takes effect, but its answer comes `seconds` late (a client
+        with a shorter read timeout gives up on a message that did arrive)."""
+        self._faults.append(_Fault(method.lower(), 1, chat_id, hold=seconds))
+
     # ---------------------------------------------------------------- the Bot API
 
     async def call(self, token: str, method: str, params: dict[str, Any],
@@ -565,7 +571,7 @@ class FakeTelegram:
                 raise BotApiError(401, "Unauthorized")
             if fault is not None and fault.drop and not fault.after:
                 return self._dropped(call)
-            if fault is not None and not fault.drop:
+            if fault is not None and not fault.drop and not fault.hold:
                 self.stats.injected_failures += 1
                 raise BotApiError(fault.status, fault.description, fault.retry_after)
             if handler is None:
@@ -580,6 +586,8 @@ class FakeTelegram:
         if fault is not None and fault.drop:
             return self._dropped(call)
         self._notify(call)
+        if fault is not None and fault.hold:
+            await asyncio.sleep(fault.hold)
         return call
 
     def take_updates(self) -> list[dict[str, Any]]:
@@ -670,8 +678,16 @@ class FakeTelegram:
                 raise _bad("BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description") or "")) <= 256:
                 raise _bad("BOT_COMMAND_DESCRIPTION_INVALID")
-        self.commands[json.dumps(p.get("scope") or {"type": "default"}, sort_keys=True)] = commands
+        scope = p.get("scope") or {"type": "default"}
+        if scope.get("type") == "chat" and not self._chat(scope.get("chat_id")).known:
+            raise _bad("chat not found")  # as Telegram: a chat's menu needs a chat with the bot
+        self.commands[self.menu_key(scope, p.get("language_code"))] = commands
         return True
+
+    @staticmethod
+    def menu_key(scope: dict[str, Any] | None = None, language_code: str | None = None) -> str:
+        """Where `commands` keeps the menu set for a scope (default: everyone) and language."""
+        return json.dumps([scope or {"type": "default"}, language_code or ""], sort_keys=True)
 
     # ---------------------------------------------------------------- internals: the bot's messages
 
