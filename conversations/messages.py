@@ -36,7 +36,17 @@ from conversations.thresholds import THRESHOLDS
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 LOCALE_DIR = TEMPLATES_DIR / "locale"
 DEFAULT_LANGUAGE = "en"
-LANGUAGES = ("en", "es")
+# English, and every language with a catalog: adding templates/locale/<code>/ adds the language.
+LANGUAGES = (DEFAULT_LANGUAGE, *sorted(
+    path.name for path in LOCALE_DIR.glob("*") if (path / "LC_MESSAGES" / "messages.po").is_file()))
+# How a date reads in each language (Babel patterns); English's for any other.
+DATE_STYLES = {"es": "EEEE d 'de' MMMM"}
+
+
+def language_for(code: str | None) -> str:
+    """The language for Telegram's `language_code` ("es-MX" -> "es"); English for anything else."""
+    base = (code or "").split("-")[0].split("_")[0].lower()
+    return base if base in LANGUAGES else DEFAULT_LANGUAGE
 CHECK = "✅"
 BOX = "▫️"
 
@@ -88,9 +98,10 @@ def _environment(autoescape: bool, lang: str = DEFAULT_LANGUAGE) -> Environment:
     # The protocol's words (extracted from protocol.toml): looked up as they are, never formatted.
     environment.filters["translated"] = translations(lang).gettext
     environment.filters["datetime"] = as_moment
-    # Dates in the reader's language: "Monday 1 March", "lunes, 1 de marzo".
-    environment.filters["day"] = lambda value, style="EEEE d MMMM": format_date(as_moment(value), style,
-                                                                              locale=lang)
+    # Dates in the reader's language: "Monday 1 March", "lunes 1 de marzo".
+    date_style = DATE_STYLES.get(lang, "EEEE d MMMM")
+    environment.filters["day"] = lambda value, style=date_style: format_date(as_moment(value), style,
+                                                                             locale=lang)
     environment.globals["limits"] = THRESHOLDS
     environment.globals["lang"] = lang
     environment.globals["reason_text"] = lambda reason: reason_text(reason, lang)
