@@ -154,7 +154,7 @@ def simulate(script: Script, protocol: Protocol) -> list[Week]:
     engine = Engine(open_store(None), load_clinic(), protocol, lambda: clock[0])  # in memory: a sketch
     runner = Runner(engine)
     runner.send(Event("command", "start"))
-    runner.tap(lambda button: button.data == "g|agree")
+    runner.tap(lambda button: button.label == "agree")
     runner.answer_all(INTAKE)  # the questionnaire, then the reminder set-up
     weeks, retest, ladder, weighed = [], "", [], ""
     for day in range(1, WEEKS * 7 + 1):

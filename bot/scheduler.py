@@ -26,7 +26,7 @@ from conversations.replies import Reply
 log = logging.getLogger(__name__)
 RETRY_SOON = timedelta(minutes=1)
 
-Send = Callable[[int, list[Reply]], Awaitable[None]]
+Send = Callable[[int, list[Reply], str], Awaitable[None]]  # chat, replies, the reader's language
 Run = Callable[..., Awaitable]  # runs storage work off the event loop (bot.intake.EngineThread)
 
 
@@ -67,10 +67,13 @@ class ReminderScheduler:
 
     async def send_due(self, runner_id: int) -> int:
         due = await self.run(self.engine.claim_due, runner_id)  # marked sent: never twice
+        if not due:
+            return 0
+        lang = await self.run(self.engine.language_of, runner_id)
         sent = 0
         for kind, replies in due:
             try:
-                await self.send(runner_id, replies)  # network failures are retried in there
+                await self.send(runner_id, replies, lang)  # network failures are retried in there
                 sent += 1
             except Forbidden:
                 log.info("runner blocked the bot; no more reminders until they return")
@@ -91,8 +94,9 @@ class ReminderScheduler:
         async with self._flushing:  # one sender at a time, so no message is picked up twice
             for message in await self.run(self.store.outbox.pending):
                 replies = [reply_from_json(data, self.engine.clinic) for data in message["replies"]]
+                lang = await self.run(self.engine.language_of, message["chat_id"])
                 try:
-                    await self.send(message["chat_id"], replies)
+                    await self.send(message["chat_id"], replies, lang)
                     sent += 1
                 except Forbidden:
                     await self.run(self.engine.mark_blocked, message["chat_id"])

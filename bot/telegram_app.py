@@ -45,7 +45,15 @@ from telegram.request import BaseRequest
 from bot.intake import EngineThread, Intake
 from bot.scheduler import ReminderScheduler
 from conversations.engine import COMMANDS, Engine
-from conversations.messages import Screen, render, render_reply, template_module
+from conversations.messages import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    Screen,
+    language_for,
+    render,
+    render_reply,
+    template_module,
+)
 from conversations.replies import Event, Reply
 
 log = logging.getLogger(__name__)
@@ -200,18 +208,20 @@ def reply_limits(bot, broadcast: bool) -> str | None:
     return REPLY if bot.rate_limiter is not None and not broadcast else None
 
 
-def drawn(bot, replies: list[Reply]) -> list[Screen]:
-    """The engine's replies as screens; invite links carry this bot's username."""
-    return merged([render_reply(reply, bot_username=bot.username) for reply in replies])
+def drawn(bot, replies: list[Reply], lang: str) -> list[Screen]:
+    """The engine's replies as screens in the reader's language; invite links carry this bot's
+    username."""
+    return merged([render_reply(reply, lang, bot_username=bot.username) for reply in replies])
 
 
-async def deliver(bot, chat_id: int, replies: list[Reply], query=None, *, broadcast: bool = False) -> None:
+async def deliver(bot, chat_id: int, replies: list[Reply], lang: str, query=None, *,
+                  broadcast: bool = False) -> None:
     """Send the engine's replies to one chat (editing the tapped message where asked).
 
     `broadcast` marks messages the runner did not just ask for (reminders, announcements).
     """
     limits = reply_limits(bot, broadcast)
-    for screen in drawn(bot, replies):
+    for screen in drawn(bot, replies, lang):
         if screen.document is not None or screen.photo is not None:
             await send_file(bot, chat_id, screen, limits)  # the text goes with it, as its caption
         elif screen.html and screen.edit and query is not None:
@@ -245,28 +255,29 @@ async def send_file(bot, chat_id: int, screen: Screen, limits: str | None) -> No
                          reply_markup=keyboard(screen), rate_limit_args=limits)
 
 
-async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
+async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply],
+                       lang: str) -> None:
     query = update.callback_query
     if query is not None:
-        notice = next((render(reply.notice) for reply in replies if reply.notice), None)
+        notice = next((render(reply.notice, lang=lang) for reply in replies if reply.notice), None)
         try:
             await with_retry(context.bot.answer_callback_query, query.id, notice,
                              rate_limit_args=reply_limits(context.bot, False))
         except TelegramError as error:  # only the tap's spinner: the reply itself matters more
             log.info("could not acknowledge a tap: %s", error)
-    await deliver(context.bot, update.effective_chat.id, replies, query)
+    await deliver(context.bot, update.effective_chat.id, replies, lang, query)
 
 
 async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Event) -> None:
     engine: Engine = context.bot_data["engine"]
     user = update.effective_user
-    event = replace(event, name=user.first_name)
+    event = replace(event, name=user.first_name, language=user.language_code or "")
     outcome = await context.bot_data["engine_thread"](engine.handle, user.id, event)
     if outcome.messages:  # alerts to admins, announcements: from the outbox, whatever the reply does
         context.application.create_task(context.bot_data["scheduler"].flush_outbox())
     if engine.clinic.is_admin(user.id) and user.id not in context.bot_data["menus"]:
         context.application.create_task(set_admin_menu(context.application, user.id))
-    await send_replies(update, context, outcome.replies)
+    await send_replies(update, context, outcome.replies, outcome.lang)
 
 
 async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -299,12 +310,19 @@ async def location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stickers, photos, voice and the like: say what works instead."""
-    await update.effective_message.reply_text(render("common/not_text.j2"))
+    await update.effective_message.reply_text(render("common/not_text.j2", lang=sender_language(update)))
 
 
 async def group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """In a group the bot only points to a private chat: health answers are personal."""
-    await update.effective_message.reply_text(render("common/private_only.j2", username=context.bot.username))
+    await update.effective_message.reply_text(
+        render("common/private_only.j2", lang=sender_language(update), username=context.bot.username))
+
+
+def sender_language(update: Update) -> str:
+    """For what is answered without the engine: the sender's Telegram language."""
+    user = update.effective_user
+    return language_for(user.language_code if user else None)
 
 
 async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -312,31 +330,41 @@ async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("update %s failed", update_id, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":
         try:
-            sorry = render("common/sorry.j2", clinic=context.bot_data["engine"].clinic)
+            clinic = context.bot_data["engine"].clinic
+            sorry = render("common/sorry.j2", lang=sender_language(update), clinic=clinic)
             await context.bot.send_message(update.effective_chat.id, sorry)
         except Exception:  # the apology itself failed; the log already has the cause
             log.warning("could not apologise for update %s", update_id)
 
 
-def command_menu(admin: bool = False) -> list[BotCommand]:
-    menu = template_module("commands.j2")
+def command_menu(admin: bool = False, lang: str = DEFAULT_LANGUAGE) -> list[BotCommand]:
+    menu = template_module("commands.j2", lang)
     everyone = [BotCommand(name, menu.commands[name]) for name in COMMANDS if name in menu.commands]
     desk = [BotCommand(name, text) for name, text in menu.admin_commands.items()] if admin else []
     return everyone + desk
 
 
 async def register_commands(application: Application) -> None:
-    """The command menu; the clinic's admins also see the desk's commands."""
-    await application.bot.set_my_commands(command_menu())
+    """The command menu, in each language (Telegram shows a user the one for their app's
+    language, English otherwise); the clinic's admins also see the desk's commands."""
+    for lang in LANGUAGES:
+        await application.bot.set_my_commands(command_menu(lang=lang), language_code=menu_language(lang))
     for admin_id in application.bot_data["engine"].clinic.admin_ids:
         await set_admin_menu(application, admin_id)
+
+
+def menu_language(lang: str) -> str | None:
+    return None if lang == DEFAULT_LANGUAGE else lang  # the default menu is for everyone else
 
 
 async def set_admin_menu(application: Application, admin_id: int) -> None:
     """Telegram refuses a chat's menu until the admin has opened a chat with the bot: it is tried
     again when they first write."""
     try:
-        await application.bot.set_my_commands(command_menu(admin=True), scope=BotCommandScopeChat(admin_id))
+        for lang in LANGUAGES:
+            await application.bot.set_my_commands(
+                command_menu(admin=True, lang=lang), scope=BotCommandScopeChat(admin_id),
+                language_code=menu_language(lang))
         application.bot_data["menus"].add(admin_id)
     except (BadRequest, Forbidden):
         log.warning("an admin has not opened a chat with the bot yet; their menu waits")
@@ -375,8 +403,8 @@ def build_application(
     engine_thread = EngineThread()
     application.bot_data.update(engine=engine, engine_thread=engine_thread, menus=set())
 
-    async def send(runner_id: int, replies: list[Reply]) -> None:
-        await deliver(application.bot, runner_id, replies, broadcast=True)
+    async def send(runner_id: int, replies: list[Reply], lang: str) -> None:
+        await deliver(application.bot, runner_id, replies, lang, broadcast=True)
 
     application.bot_data["scheduler"] = ReminderScheduler(engine, send, run=engine_thread)
     application.bot_data["intake"] = Intake(application, engine.store.inbox, engine_thread)

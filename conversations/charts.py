@@ -27,7 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from conversations.messages import template_module
+from conversations.messages import DEFAULT_LANGUAGE, template_module
 from conversations.thresholds import THRESHOLDS as T
 
 SIZE_INCHES = (9, 6)
@@ -64,6 +64,7 @@ def progress_chart(
     *,
     today: date,
     visa: list[dict] | None = None,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> bytes:
     """PNG bytes.
 
@@ -72,7 +73,7 @@ def progress_chart(
     reps, reps_other, pain, hop_pain), `visa` the VISA-A scores ({date, score}), if any. Days may be
     missing and pain may be None: those are gaps.
     """
-    labels = template_module("charts/labels.j2")
+    labels = template_module("charts/labels.j2", lang)
     figure = Figure(figsize=SIZE_INCHES, dpi=DPI, facecolor="white")
     FigureCanvasAgg(figure)
     visa = [row for row in visa or [] if row.get("score") is not None]

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from conversations.messages import DEFAULT_LANGUAGE, LANGUAGES
+
 EXAMPLE_CLINIC_FILE = Path(__file__).resolve().parent.parent / "clinic.example.toml"
 
 
@@ -25,6 +27,14 @@ class Clinic(BaseModel):
     emergency_number: str = Field(min_length=2)
     admin_ids: list[int] = []
     timezone: str = "UTC"
+    language: str = DEFAULT_LANGUAGE  # for the desk's messages to admins (alerts, the PDF handed over)
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"'{value}' is not one of the bot's languages: {', '.join(LANGUAGES)}")
+        return value
 
     @field_validator("timezone")
     @classmethod

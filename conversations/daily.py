@@ -388,7 +388,7 @@ def progress(turn: Turn, argument: str = "") -> None:
     retests = turn.record.get("retests", [])
     reply = turn.show("progress/caption.j2", days=len(checkins), retests=len(retests))
     reply.photo = progress_chart(checkins, turn.record.get("phases", []), retests, today=turn.today(),
-                                 visa=turn.record.get("visa"))
+                                 visa=turn.record.get("visa"), lang=turn.lang)
 
 
 def pain_trend(checkins: list[dict], today: date) -> str:

@@ -24,11 +24,21 @@ from zoneinfo import ZoneInfo
 from pydantic_core import to_jsonable_python
 from timezonefinder import TimezoneFinder
 
-from conversations import clinic_desk, daily, handoff, onboarding, privacy, questionnaire, safety_check
+from conversations import (
+    clinic_desk,
+    daily,
+    handoff,
+    language,
+    onboarding,
+    privacy,
+    questionnaire,
+    safety_check,
+)
 from conversations.challenges import Challenge, session_reminders_due
 from conversations.clinic import Clinic
 from conversations.flow import QUESTION_STATES
 from conversations.intake import BY_ID
+from conversations.messages import language_for
 from conversations.protocol import Protocol
 from conversations.reminders import CATCH_UP, next_wakeup, reminder_due, snooze_due, summary_due
 from conversations.replies import Event, Message, Outcome, Reply
@@ -62,6 +72,7 @@ COMMANDS: dict[str, Handler] = {
     "resume": daily.resume_reminders,
     "progress": daily.progress,
     "visa": daily.visa,
+    "language": language.language_command,
     "leave": clinic_desk.leave_command,
     "newchallenge": clinic_desk.new_challenge,
     "challenges": clinic_desk.list_challenges,
@@ -88,11 +99,12 @@ GLOBAL_BUTTONS: dict[str, Handler] = {
     "unannounce": clinic_desk.cancel_announcement,
     "summary": handoff.get_summary,
     "sendsummary": handoff.send_summary,
+    "language": language.choose,
 }
-BEFORE_CONSENT_BUTTONS = ("agree", "decline", "clinic", "admit", "announce", "unannounce")
+BEFORE_CONSENT_BUTTONS = ("agree", "decline", "clinic", "admit", "announce", "unannounce", "language")
 INVITE_BUTTONS = ("g|join:", "g|waitlist:", "g|notnow")
 # While the safety question waits, these still go through; anything else shows it again.
-DURING_SAFETY_CHECK = ("clinic", "help", "disclaimer", "privacy", "export")
+DURING_SAFETY_CHECK = ("clinic", "help", "disclaimer", "privacy", "export", "language")
 
 
 class Engine:
@@ -111,36 +123,40 @@ class Engine:
             return self.apply(runner_id, event)
         except Exception:
             log.exception("update %s could not be handled", event.update_id)
-            return Outcome(self.apology(runner_id))
+            return self.apology(runner_id, event)
 
-    def apology(self, runner_id: int) -> list[Reply]:
+    def apology(self, runner_id: int, event: Event) -> Outcome:
         sorry = Reply("common/sorry.j2", {"clinic": self.clinic})
+        lang = language_for(event.language)
         try:
             record = self.store.load(runner_id)
-            turn = Turn(record, self.services) if record else None
+            turn = Turn(record, self.services, telegram_language=event.language) if record else None
             if turn is not None:
                 questionnaire.where_we_are(turn)
-            return [sorry, *(turn.replies if turn else [])]
+                lang = turn.lang
+            return Outcome([sorry, *(turn.replies if turn else [])], lang=lang)
         except Exception:
             log.exception("the apology could not show where runner's conversation is")
-            return [sorry]
+            return Outcome([sorry], lang=lang)
 
     def apply(self, runner_id: int, event: Event) -> Outcome:
         record = self.store.load(runner_id) or {"runner_id": runner_id, "v": RECORD_VERSION}
-        turn = Turn(record, self.services, event.name, event.update_id)
+        turn = Turn(record, self.services, event.name, event.update_id, event.language)
+        if turn.consented:
+            record.setdefault("language", turn.lang)  # from their Telegram, until they choose
         if event.update_id is not None and event.update_id in record.get("applied", []):
             # Telegram sent it again after a crash: it was applied, but its reply may never have
             # gone out. Show where the runner is now; never apply it twice.
             questionnaire.where_we_are(turn)
-            return Outcome(turn.replies)
+            return Outcome(turn.replies, lang=turn.lang)
         if turn.reach == "blocked":
             turn.fire("returned")  # they had blocked the bot and are back
         dispatch(turn, event)
         if turn.erased:
-            return Outcome(turn.replies)
+            return Outcome(turn.replies, lang=turn.lang)
         if record.get("consent") is None:  # before consent nothing is stored; after a refusal, only that
             self.queue(turn)  # an admin's messages, say: staff need not consent
-            return Outcome(turn.replies, turn.messages)
+            return Outcome(turn.replies, turn.messages, lang=turn.lang)
         if event.update_id is not None and turn.consented:
             record["applied"] = [*record.get("applied", [])[-(APPLIED_KEPT - 1):], event.update_id]
         return self.save(turn)
@@ -152,7 +168,7 @@ class Engine:
         self.store.save(turn.runner_id, turn.record)
         if turn.schedule_changed:
             self.plan(turn.runner_id, schedule_of(turn.record))
-        return Outcome(turn.replies, turn.messages)
+        return Outcome(turn.replies, turn.messages, lang=turn.lang)
 
     def queue(self, turn: Turn) -> None:
         self.store.outbox.put([message_json(message) for message in turn.messages])
@@ -173,6 +189,12 @@ class Engine:
             if (record := self.store.load(runner_id)) is not None:
                 self.plan(runner_id, schedule_of(record), after=since)
         self.store.wakeups.mark_built()
+
+    def language_of(self, chat_id: int) -> str:
+        """Who reads a scheduled message or the outbox's: a runner's language, else (an admin
+        without a record) the clinic's."""
+        record = self.store.load(chat_id)
+        return (record or {}).get("language") or self.clinic.language
 
     def claim_due(self, runner_id: int) -> list[tuple[str, list[Reply]]]:
         """The scheduled messages due now for this runner, as (kind, replies), already marked
@@ -295,7 +317,7 @@ def dispatch(turn: Turn, event: Event) -> None:
 
 def goes_through_safety_check(event: Event) -> bool:
     if event.kind in ("text", "button"):
-        return not event.value.startswith("g|") or event.value == "g|clinic"
+        return not event.value.startswith("g|") or event.value.startswith(("g|clinic", "g|language:"))
     return event.kind == "command" and event.value in DURING_SAFETY_CHECK
 
 

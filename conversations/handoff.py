@@ -22,12 +22,13 @@ def buttons(turn: Turn) -> list[list[Button]]:
     return rows
 
 
-def pdf(turn: Turn) -> tuple[str, bytes]:
+def pdf(turn: Turn, lang: str) -> tuple[str, bytes]:
+    """The summary in `lang`: the runner's own copy in theirs, the clinic's in the clinic's."""
     from conversations.summary_pdf import summary_pdf  # fpdf2 and the chart: only when asked
 
     record = {**turn.record, "first_name": turn.given_name or None}
     content = summary_pdf(record, turn.store.checkins(turn.runner_id), turn.clinic, turn.protocol,
-                          today=turn.today())
+                          today=turn.today(), lang=lang)
     return f"achilles-summary-{turn.today().isoformat()}.pdf", content
 
 
@@ -36,7 +37,7 @@ def get_summary(turn: Turn, argument: str = "") -> None:
         turn.show("handoff/nothing_yet.j2")
         return
     reply = turn.show("handoff/yours.j2", [[Button("book", url=turn.clinic.booking_url)]])
-    reply.document = pdf(turn)
+    reply.document = pdf(turn, turn.lang)
 
 
 def send_summary(turn: Turn, argument: str = "") -> None:
@@ -46,7 +47,7 @@ def send_summary(turn: Turn, argument: str = "") -> None:
         turn.stale()
         return
     participant = next(p for p in found.participants if p["id"] == turn.runner_id)
-    name, content = pdf(turn)
+    name, content = pdf(turn, turn.clinic.language)
     note = turn.page("handoff/to_the_clinic.j2", challenge=found, participant=participant)
     note.document = (name, content)
     sent = turn.update_id if turn.update_id is not None else turn.now().isoformat()

@@ -10,6 +10,7 @@ from conversations import clinic_desk, handoff, questionnaire
 from conversations.answers import Assessment, parse_answers
 from conversations.flow import CLEARANCE_STATES, INTAKE_STATES, QUESTION_STATES
 from conversations.intake import answers_from
+from conversations.messages import LANGUAGES
 from conversations.replies import Button
 from conversations.triage import assess as assess_answers
 from conversations.triage import assess_safety
@@ -22,18 +23,21 @@ if TYPE_CHECKING:
 
 
 def welcome(turn: Turn, code: str = "", challenge=None) -> None:
-    """The disclaimer and consent; an invite's code rides on the agree button."""
+    """The disclaimer and consent; an invite's code and the language it was read in ride on the
+    agree button (nothing is stored before consent)."""
     buttons = [
-        [Button("agree", f"g|agree:{code}" if challenge else "g|agree")],
+        [Button("agree", f"g|agree:{code if challenge else ''}@{turn.lang}")],
         [Button("decline", "g|decline")],
     ]
     turn.show("onboarding/welcome.j2", buttons, returning=turn.state == "declined", challenge=challenge)
 
 
-def agree(turn: Turn, code: str = "") -> None:
+def agree(turn: Turn, argument: str = "") -> None:
     if turn.consented:
         turn.stale()
         return
+    code, _, lang = argument.partition("@")
+    turn.record["language"] = lang if lang in LANGUAGES else turn.lang
     turn.record["consent"] = {"given": True, "at": turn.now().isoformat()}
     turn.record["answers"] = {}
     turn.show("onboarding/thanks.j2")

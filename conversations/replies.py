@@ -20,6 +20,7 @@ class Event:
     argument: str = ""  # what followed a command, e.g. a /start deep-link payload
     update_id: int | None = None  # Telegram's: an update applied once is never applied again
     name: str = ""  # the sender's first name, kept only if they join a clinic's challenge
+    language: str = ""  # Telegram's language_code for the sender ("es-MX"), until they choose
 
 
 @dataclass(frozen=True)
@@ -65,3 +66,4 @@ class Outcome:
 
     replies: list[Reply] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
+    lang: str = "en"  # the language the replies are drawn in: the runner's

@@ -30,7 +30,7 @@ from fpdf.enums import Align, XPos, YPos
 from conversations.charts import progress_chart
 from conversations.clinic import Clinic
 from conversations.intake import QUESTIONS, Question
-from conversations.messages import option_labels, reason_text, render_text, template_module
+from conversations.messages import DEFAULT_LANGUAGE, option_labels, reason_text, render_text, template_module
 from conversations.protocol import Protocol
 from conversations.thresholds import THRESHOLDS as T
 
@@ -63,16 +63,17 @@ ZEBRA = (241, 244, 246)
 
 
 def summary_pdf(
-    record: dict, checkins: list[dict], clinic: Clinic, protocol: Protocol, *, today: date
+    record: dict, checkins: list[dict], clinic: Clinic, protocol: Protocol, *, today: date,
+    lang: str = DEFAULT_LANGUAGE,
 ) -> bytes:
     """The PDF's bytes: one A4 page, whatever the record holds or lacks.
 
     `record` is the runner's stored record (answers, assessment, phases, assessments, retests,
     visa; any may be missing). The record keeps no name: a caller who knows the runner's first name
     (Telegram's, say) adds it as `first_name`, else the page says "a runner". `checkins` are the
-    stored daily rows, in any order.
+    stored daily rows, in any order. `lang`: the reader's language (the runner's, or the clinic's).
     """
-    content = _content(record, checkins, clinic, protocol, today)
+    content = _content(record, checkins, clinic, protocol, today, lang)
     fallback = _fallback_face(_uncovered(content))
     for scale in SCALES:
         pdf = _draw(content, scale, fallback=fallback, last_try=scale == SCALES[-1])
@@ -113,8 +114,9 @@ class _Content:
     disclaimer: str
 
 
-def _content(record: dict, checkins: list[dict], clinic: Clinic, protocol: Protocol, today: date) -> _Content:
-    words = template_module("summary/labels.j2")
+def _content(record: dict, checkins: list[dict], clinic: Clinic, protocol: Protocol, today: date,
+             lang: str) -> _Content:
+    words = template_module("summary/labels.j2", lang)
     answers = record.get("answers") or {}
     assessment = record.get("assessment")
     assessments = record.get("assessments") or []
@@ -128,11 +130,11 @@ def _content(record: dict, checkins: list[dict], clinic: Clinic, protocol: Proto
     if assessment:
         phase_name = _phase_name(protocol, assessment.get("phase"))
         headline = render_text(
-            "summary/assessment.j2", assessment=assessment, phase_name=phase_name, words=words
+            "summary/assessment.j2", lang=lang, assessment=assessment, phase_name=phase_name, words=words
         )
-        reasons = [(reason["rule"], reason_text(reason)) for reason in assessment.get("reasons", [])]
+        reasons = [(reason["rule"], reason_text(reason, lang)) for reason in assessment.get("reasons", [])]
     else:
-        headline, reasons = render_text("summary/no_assessment.j2"), []
+        headline, reasons = render_text("summary/no_assessment.j2", lang=lang), []
     assessment_heading = (
         words.assessment_heading.format(date=_long_date(words, assessments[-1]["date"]))
         if assessments
@@ -141,34 +143,34 @@ def _content(record: dict, checkins: list[dict], clinic: Clinic, protocol: Proto
 
     chart = None  # with nothing to chart, the chart would only say so, in words meant for the runner
     if checkins or retests or visa:
-        chart = progress_chart(checkins, phases, retests, today=today, visa=visa)
+        chart = progress_chart(checkins, phases, retests, today=today, visa=visa, lang=lang)
 
     return _Content(
         title=words.title,
         made_on=today,
         made=words.made.format(date=_long_date(words, today), clinic=clinic.name),
         who_heading=words.who_heading,
-        who=render_text("summary/who.j2", name=_first_name(record), answers=answers),
+        who=render_text("summary/who.j2", lang=lang, name=_first_name(record), answers=answers),
         assessment_heading=assessment_heading,
         headline=headline,
         reasons=reasons,
         answers_heading=words.answers_heading,
-        answers=_answers(words, answers),
+        answers=_answers(words, answers, lang),
         chart_heading=words.chart_heading,
         chart=chart,
         phases_heading=words.phases_heading,
-        phases=_phase_history(words, protocol, phases, record.get("phase")),
+        phases=_phase_history(words, protocol, phases, record.get("phase"), lang),
         retest_heading=words.retest_heading,
-        retest=_heel_raise_test(words, retests, answers, assessments),
+        retest=_heel_raise_test(words, retests, answers, assessments, lang),
         visa_heading=words.visa_heading,
-        visa=_visa(words, visa),
+        visa=_visa(words, visa, lang),
         checkins_heading=words.checkins_heading.format(days=CHECKIN_DAYS),
         checkins_note=words.checkins_note,
         columns=list(words.columns),
         rows=_checkin_rows(words, checkins, today),
         no_checkins=words.no_checkins.format(days=CHECKIN_DAYS),
         rows_left_out=words.rows_left_out,
-        disclaimer=render_text("summary/disclaimer.j2", clinic=clinic),
+        disclaimer=render_text("summary/disclaimer.j2", lang=lang, clinic=clinic),
     )
 
 
@@ -183,10 +185,10 @@ def _phase_name(protocol: Protocol, number: int | None) -> str | None:
     return next((phase.name for phase in protocol.phases if phase.number == number), str(number))
 
 
-def _answers(words: object, answers: dict) -> list[tuple[str, str]]:
+def _answers(words: object, answers: dict, lang: str) -> list[tuple[str, str]]:
     """(short label, answer) for each intake question answered, in the order they are asked; then
     one row naming those never asked (skipped, or after the safety screen stopped it)."""
-    rows = [(words.questions.get(q.id, q.id), _answer(words, q, answers[q.id])) for q in QUESTIONS
+    rows = [(words.questions.get(q.id, q.id), _answer(words, q, answers[q.id], lang)) for q in QUESTIONS
             if q.id in answers]
     missing = [words.questions.get(q.id, q.id) for q in QUESTIONS if q.id not in answers]
     if missing:
@@ -194,8 +196,8 @@ def _answers(words: object, answers: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def _answer(words: object, question: Question, value: object) -> str:
-    labels = option_labels(question.id)
+def _answer(words: object, question: Question, value: object, lang: str) -> str:
+    labels = option_labels(question.id, lang)
     if question.kind == "multi":
         return words.separator.join(str(labels.get(v, v)) for v in value) if value else words.none_ticked
     if value is None:
@@ -207,7 +209,8 @@ def _answer(words: object, question: Question, value: object) -> str:
     return words.numbers.get(question.id, "{value}").format(value=_number(value))
 
 
-def _phase_history(words: object, protocol: Protocol, phases: list[dict], current: int | None) -> str:
+def _phase_history(words: object, protocol: Protocol, phases: list[dict], current: int | None,
+                   lang: str) -> str:
     entries: list[dict] = []
     previous = None
     for entry in sorted(phases, key=lambda e: _as_date(e["date"])):
@@ -221,10 +224,11 @@ def _phase_history(words: object, protocol: Protocol, phases: list[dict], curren
             "back": previous is not None and number < previous,
         })
         previous = number
-    return render_text("summary/phases.j2", phases=entries, current=current)
+    return render_text("summary/phases.j2", lang=lang, phases=entries, current=current)
 
 
-def _heel_raise_test(words: object, retests: list[dict], answers: dict, assessments: list[dict]) -> str:
+def _heel_raise_test(words: object, retests: list[dict], answers: dict, assessments: list[dict],
+                     lang: str) -> str:
     """The latest retest, or the intake's test when there is none yet."""
     if retests:
         latest = retests[-1]
@@ -248,18 +252,18 @@ def _heel_raise_test(words: object, retests: list[dict], answers: dict, assessme
             "hop_pain": answers.get("hop_pain"),
         }
     else:
-        return render_text("summary/retest.j2", source=None)
+        return render_text("summary/retest.j2", lang=lang, source=None)
     reps, other = test["reps"], test["reps_other"]
     test["percent"] = round(100 * reps / other) if reps is not None and other else None
-    return render_text("summary/retest.j2", **test)
+    return render_text("summary/retest.j2", lang=lang, **test)
 
 
-def _visa(words: object, visa: list[dict]) -> str | None:
+def _visa(words: object, visa: list[dict], lang: str) -> str | None:
     if not visa:
         return None
     scores = [{"date": _long_date(words, row["date"]), "score": _number(row["score"])} for row in visa]
     change = round(visa[-1]["score"] - visa[0]["score"]) if len(visa) > 1 else None
-    return render_text("summary/visa.j2", scores=scores, change=change)
+    return render_text("summary/visa.j2", lang=lang, scores=scores, change=change)
 
 
 def _checkin_rows(words: object, checkins: list[dict], today: date) -> list[list[tuple[str, bool]]]:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from conversations import daily, onboarding, questionnaire  # the parts the callbacks hand over to
 from conversations.clinic import Clinic
 from conversations.flow import INTAKE_STATES, Conversation
+from conversations.messages import language_for
 from conversations.plan import DayPlan, build_plan, heel_lift_today
 from conversations.progression import CheckIn
 from conversations.protocol import Protocol
@@ -44,8 +45,9 @@ class Services:
 
 class Turn(Conversation):
     def __init__(self, record: dict, services: Services, name: str = "",
-                 update_id: int | None = None) -> None:
+                 update_id: int | None = None, telegram_language: str = "") -> None:
         super().__init__(record)
+        self.telegram_language = language_for(telegram_language)
         self.update_id = update_id  # Telegram's: what this turn sends elsewhere is keyed by it
         self.services = services
         self.store: RunnerStore = services.store
@@ -58,6 +60,11 @@ class Turn(Conversation):
         self.erased = False
 
     # --- what every part reads -------------------------------------------------------------
+
+    @property
+    def lang(self) -> str:
+        """The runner's language: the one they chose (or consented in), else their Telegram's."""
+        return self.record.get("language") or self.telegram_language
 
     @property
     def runner_id(self) -> int:

@@ -140,7 +140,7 @@ def test_the_empty_chart_says_what_the_template_says(monkeypatch: pytest.MonkeyP
         def __getattr__(self, name: str) -> object:
             return "Nothing here yet, keep going!" if name == "empty" else getattr(words, name)
 
-    monkeypatch.setattr("conversations.charts.template_module", lambda name: Reworded())
+    monkeypatch.setattr("conversations.charts.template_module", lambda name, lang: Reworded())
     assert progress_chart([], [], [], today=TODAY) != standard
 
 

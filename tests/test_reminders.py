@@ -46,9 +46,9 @@ class Phones:
         self.received: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
         self.screens: list = []
 
-    async def send(self, runner_id: int, replies) -> None:
+    async def send(self, runner_id: int, replies, lang: str) -> None:
         """One scheduled message (the Sunday summary comes with its education card)."""
-        screens = [render_reply(reply) for reply in replies]
+        screens = [render_reply(reply, lang) for reply in replies]
         self.received[runner_id].append((self.clock(), "\n".join(html_to_text(s.html) for s in screens)))
         self.screens += screens
 
