@@ -37,7 +37,7 @@ from conversations.clinic import ClinicError, load_clinic
 from conversations.clinic_desk import export_data
 from conversations.engine import Engine
 from conversations.flow import mermaid_diagram
-from conversations.messages import html_to_text, render, template_module
+from conversations.messages import DEFAULT_LANGUAGE, LANGUAGES, html_to_text, render, template_module
 from conversations.plan import plan_for_answers
 from conversations.protocol import DEFAULT_PROTOCOL, Protocol, ProtocolError, load_protocol
 from conversations.triage import assess
@@ -84,7 +84,7 @@ def positive_week(text: str) -> int:
 
 def triage_command(args: argparse.Namespace, protocol: Protocol) -> int:
     assessment = assess(read_answers(args.answers))
-    print(json.dumps(contract_json(assessment), indent=2, ensure_ascii=False))
+    print(json.dumps(contract_json(assessment, args.lang), indent=2, ensure_ascii=False))
     return 0
 
 
@@ -92,19 +92,20 @@ def plan_command(args: argparse.Namespace, protocol: Protocol) -> int:
     answers = read_answers(args.answers)
     assessment, plan = plan_for_answers(answers, on=args.date, week=args.week, protocol=protocol)
     if args.json:
-        output = {"assessment": contract_json(assessment), "plan": plan_json(plan) if plan else None}
+        output = {"assessment": contract_json(assessment, args.lang),
+                  "plan": plan_json(plan, args.lang) if plan else None}
         print(json.dumps(output, indent=2, ensure_ascii=False))
     elif plan is None:
-        print(html_to_text(render("triage/no_plan.j2", assessment=assessment)))
+        print(html_to_text(render("triage/no_plan.j2", lang=args.lang, assessment=assessment)))
     else:
-        print(html_to_text(render("plan/today.j2", plan=plan)))
+        print(html_to_text(render("plan/today.j2", lang=args.lang, plan=plan)))
     return 0
 
 
-def plan_json(plan) -> dict:
+def plan_json(plan, lang: str) -> dict:
     """The plan as data, each exercise with its dose written out as the runner reads it."""
     data = plan.as_json()
-    dose = template_module("plan/_dose.j2").dose
+    dose = template_module("plan/_dose.j2", lang).dose
     for exercise, planned in zip(data["exercises"], plan.exercises, strict=True):
         exercise["dose"] = str(dose(planned))
     return data
@@ -150,7 +151,7 @@ async def until_stopped(work) -> None:
 
 
 def chat_command(args: argparse.Namespace, protocol: Protocol) -> int:
-    return chat(build_engine(load_settings(), protocol), TERMINAL_RUNNER_ID)
+    return chat(build_engine(load_settings(), protocol), TERMINAL_RUNNER_ID, lang=args.lang)
 
 
 def default_command(args: argparse.Namespace, protocol: Protocol) -> int:
@@ -220,6 +221,11 @@ def challenge_export(args: argparse.Namespace, protocol: Protocol) -> int:
     return 0
 
 
+def add_language(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lang", choices=LANGUAGES, default=DEFAULT_LANGUAGE,
+                        help="the language of every word shown (default: %(default)s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="achilles-coach",
@@ -231,13 +237,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_PROTOCOL,
         help="the loading protocol (TOML) to use; checked at start-up",
     )
-    parser.set_defaults(handler=default_command)
+    parser.set_defaults(handler=default_command, lang=DEFAULT_LANGUAGE)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the bot on Telegram (long polling, or a webhook)")
     run.add_argument("--webhook", metavar="URL", help="receive updates at this HTTPS URL (ends in /telegram)")
     run.set_defaults(handler=run_command, webhook=None)
-    commands.add_parser("chat", help="chat in this terminal").set_defaults(handler=chat_command)
+    chat_parser = commands.add_parser("chat", help="chat in this terminal")
+    add_language(chat_parser)
+    chat_parser.set_defaults(handler=chat_command)
     diagram = commands.add_parser("diagram", help="write the conversation diagram (Mermaid)")
     diagram.add_argument("--output", type=Path, default=DIAGRAM)
     diagram.set_defaults(handler=diagram_command)
@@ -247,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     triage = commands.add_parser("triage", help="assess a runner's answers; prints JSON")
     triage.add_argument("--answers", required=True, metavar="FILE", help="JSON answers, or -")
+    add_language(triage)
     triage.set_defaults(handler=triage_command)
 
     challenge = commands.add_parser("challenge", help="clinic challenge groups (staff)")
@@ -272,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--date", type=iso_date, default=date.today(), help="YYYY-MM-DD")
     plan.add_argument("--week", type=positive_week, default=1, help="week of the phase")
     plan.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_language(plan)
     plan.set_defaults(handler=plan_command)
     return parser
 

@@ -1,7 +1,8 @@
 """The terminal chat: the same conversation engine, templates and storage as on Telegram.
 
 Buttons are shown as lettered choices (a, b, c...): type the letter to tap one. Commands work
-as on Telegram (/help, /back, /today...). Ctrl-D or /quit leaves.
+as on Telegram (/help, /back, /today, /language...). Ctrl-D or /quit leaves. `lang` plays the
+part of Telegram's language setting: the runner's language until they choose one.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 from typing import TextIO
 
 from conversations.engine import Engine
-from conversations.messages import Screen, html_to_text, render, render_reply
+from conversations.messages import DEFAULT_LANGUAGE, Screen, html_to_text, render, render_reply
 from conversations.replies import Event
 
 LETTERS = string.ascii_lowercase
@@ -42,32 +43,33 @@ def show(screens: list[Screen], out: TextIO) -> dict[str, str]:
     return choices
 
 
-def event_for(line: str, choices: dict[str, str]) -> Event:
+def event_for(line: str, choices: dict[str, str], lang: str = DEFAULT_LANGUAGE) -> Event:
     if line.startswith("/"):
         name, _, argument = line[1:].partition(" ")
-        return Event("command", name.lower(), argument.strip())
+        return Event("command", name.lower(), argument.strip(), language=lang)
     if line.lower() in choices:
-        return Event("button", choices[line.lower()])
-    return Event("text", line)
+        return Event("button", choices[line.lower()], language=lang)
+    return Event("text", line, language=lang)
 
 
 def converse(engine: Engine, runner_id: int, event: Event, out: TextIO, choices: dict[str, str]) -> dict:
     """One line from the terminal through the engine; returns the buttons to tap next."""
-    replies = engine.handle(runner_id, event).replies
-    screens = [render_reply(reply, bot_username=BOT_USERNAME) for reply in replies]
+    outcome = engine.handle(runner_id, event)
+    screens = [render_reply(reply, outcome.lang, bot_username=BOT_USERNAME) for reply in outcome.replies]
     shown = show(screens, out)
     return shown if any(screen.buttons for screen in screens) else choices
 
 
-def chat(engine: Engine, runner_id: int, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
-    print(html_to_text(render("terminal/intro.j2")), file=out)
-    choices = converse(engine, runner_id, Event("command", "start"), out, {})
+def chat(engine: Engine, runner_id: int, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout,
+         lang: str = DEFAULT_LANGUAGE) -> int:
+    print(html_to_text(render("terminal/intro.j2", lang=lang)), file=out)
+    choices = converse(engine, runner_id, Event("command", "start", language=lang), out, {})
     for raw in stdin:
         line = raw.strip()
         if not line:
             continue
         if line in ("/quit", "/exit"):
             break
-        choices = converse(engine, runner_id, event_for(line, choices), out, choices)
-    print(html_to_text(render("terminal/bye.j2")), file=out)
+        choices = converse(engine, runner_id, event_for(line, choices, lang), out, choices)
+    print(html_to_text(render("terminal/bye.j2", lang=lang)), file=out)
     return 0

@@ -108,12 +108,13 @@ class Assessment(_Strict):
     reasons: list[Reason]
 
 
-def contract_json(assessment: Assessment) -> dict:
-    """The assessment as INTAKE.md's contract has it: each reason with its plain-language text."""
+def contract_json(assessment: Assessment, lang: str = "en") -> dict:
+    """The assessment as INTAKE.md's contract has it: each reason with its plain-language text
+    (in `lang`; the rule ids and everything else are the same in every language)."""
     from conversations.messages import reason_text  # the contract's only words
 
     data = assessment.model_dump()
-    data["reasons"] = [{"rule": r.rule, "text": reason_text(r)} for r in assessment.reasons]
+    data["reasons"] = [{"rule": r.rule, "text": reason_text(r, lang)} for r in assessment.reasons]
     return data
 
 

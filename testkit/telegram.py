@@ -329,12 +329,16 @@ class FakeTelegram:
 
     # ---------------------------------------------------------------- users and chats
 
-    def register_user(self, user_id: int, first_name: str | None = None) -> dict[str, Any]:
-        """A Telegram user (who has not necessarily talked to the bot)."""
+    def register_user(self, user_id: int, first_name: str | None = None,
+                      language_code: str | None = None) -> dict[str, Any]:
+        """A Telegram user (who has not necessarily talked to the bot); `language_code` is their
+        app's language ("es-MX"), English unless given."""
         user = self._users.setdefault(
             user_id, {"id": user_id, "is_bot": False, "first_name": f"User{user_id}", "language_code": "en"})
         if first_name:
             user["first_name"] = first_name
+        if language_code:
+            user["language_code"] = language_code
         return user
 
     def register_chat(self, chat_id: int, *, chat_type: str = "private", title: str | None = None) -> None:
@@ -354,9 +358,9 @@ class FakeTelegram:
     def unblock(self, user_id: int) -> None:
         self._chat(user_id).blocked = False
 
-    def user(self, user_id: int, first_name: str | None = None) -> FakeUser:
+    def user(self, user_id: int, first_name: str | None = None, language_code: str | None = None) -> FakeUser:
         """A handle to play a user: `send`, `say`, `tap`, and their `inbox`."""
-        self.register_user(user_id, first_name)
+        self.register_user(user_id, first_name, language_code)
         return FakeUser(self, user_id)
 
     # ---------------------------------------------------------------- what users do
