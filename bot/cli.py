@@ -190,7 +190,7 @@ def challenge_create(args: argparse.Namespace, protocol: Protocol) -> int:
     try:
         challenge = challenge_from_form("\n".join(lines), CLI_ADMIN, clinic_today(engine))
     except ChallengeFormError as error:
-        raise BadInput("\n".join(error.problems)) from None
+        raise BadInput(html_to_text(render("clinic/form_problems.j2", problems=error.problems))) from None
     engine.store.save_challenge(challenge.model_dump(mode="json"))
     print(f"{challenge.name}: code {challenge.code}")
     print(f"invite link: https://t.me/{args.bot_username}?start={challenge.code}")

@@ -69,11 +69,34 @@ class Challenge(BaseModel):
 
 
 class ChallengeFormError(ValueError):
-    """The admin's form has problems; `problems` says which, in plain words."""
+    """The admin's form has problems: each a field, what is wrong with it (a kind the template
+    clinic/form_problems.j2 words in the admin's language) and the limit it broke, if any."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
+    def __init__(self, problems: list[dict]) -> None:
+        super().__init__("; ".join(f"{p['field']}: {p['kind']}" for p in problems))
         self.problems = problems
+
+
+def problem(field: str, kind: str, limit: object = None) -> dict:
+    return {"field": field, "kind": kind, "limit": limit}
+
+
+# pydantic's error types, as the kinds of problem the form template words.
+ERROR_KINDS = {
+    "missing": "missing", "int_parsing": "not_a_number", "int_from_float": "not_a_number",
+    "date_parsing": "not_a_date", "date_from_datetime_parsing": "not_a_date",
+    "greater_than_equal": "too_small", "less_than_equal": "too_large",
+    "string_too_short": "missing", "string_too_long": "too_long", "string_pattern_mismatch": "not_valid",
+    "value_error": "not_valid",
+}
+
+
+def form_problem(error: dict) -> dict:
+    """One of pydantic's errors as a problem of the form: sessions by their part (weekday...)."""
+    field = str(error["loc"][-1]) if error["loc"][:1] == ("sessions",) else str(error["loc"][0])
+    context = error.get("ctx") or {}
+    limit = context.get("ge", context.get("le", context.get("max_length")))
+    return problem(field, ERROR_KINDS.get(error["type"], "not_valid"), limit)
 
 
 def new_code() -> str:
@@ -100,7 +123,7 @@ def challenge_from_form(text: str, admin_id: int, today: date) -> Challenge:
             parts = value.split()
             link = parts.pop() if parts and parts[-1].startswith("http") else None
             if len(parts) < 3:
-                problems.append("session: write it as 'Wed 18:30 Title [link]'")
+                problems.append(problem("session", "session_format"))
                 continue
             sessions.append({"weekday": parts[0], "time": parts[1].zfill(5), "title": " ".join(parts[2:]),
                              "link": link})
@@ -112,12 +135,12 @@ def challenge_from_form(text: str, admin_id: int, today: date) -> Challenge:
             {**fields, "sessions": sessions, "code": new_code(), "created_by": admin_id}
         )
     except ValidationError as error:
-        problems += [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()]
+        problems += [form_problem(e) for e in error.errors()]
         raise ChallengeFormError(problems) from None
     if challenge.start < today:
-        problems.append("start: the start date has passed")
+        problems.append(problem("start", "in_the_past"))
     if challenge.deadline and challenge.deadline > challenge.end:
-        problems.append("deadline: after the challenge ends")
+        problems.append(problem("deadline", "after_the_end"))
     if problems:
         raise ChallengeFormError(problems)
     return challenge

@@ -19,6 +19,7 @@ from conversations.challenges import (
     roster_row,
     session_reminders_due,
 )
+from conversations.messages import render_text
 
 TODAY = date(2027, 4, 1)
 LONDON = ZoneInfo("Europe/London")
@@ -54,19 +55,20 @@ def test_form_fills_defaults_and_reads_sessions():
 @pytest.mark.parametrize(
     ("form", "problem"),
     [
-        ("name: A\nweeks: 4", "start"),
-        ("name: A\nstart: 2027-13-40\nweeks: 4", "start"),
-        ("name: A\nstart: 2027-03-01\nweeks: 4", "has passed"),
-        ("name: A\nstart: 2027-04-05\nweeks: 0", "weeks"),
-        ("name: A\nstart: 2027-04-05\nweeks: 4\nplaces: -3", "places"),
-        ("name: A\nstart: 2027-04-05\nweeks: 4\nsession: Funday 18:30 X", "weekday"),
-        ("name: A\nstart: 2027-04-05\nweeks: 4\ndeadline: 2028-01-01", "deadline"),
+        ("name: A\nweeks: 4", "start: this line is missing"),
+        ("name: A\nstart: 2027-13-40\nweeks: 4", "start: not a date"),
+        ("name: A\nstart: 2027-03-01\nweeks: 4", "start: the start date has passed"),
+        ("name: A\nstart: 2027-04-05\nweeks: 0", "weeks: at least 1"),
+        ("name: A\nstart: 2027-04-05\nweeks: 4\nplaces: -3", "places: at least 1"),
+        ("name: A\nstart: 2027-04-05\nweeks: 4\nsession: Funday 18:30 X", "weekday: not a weekday"),
+        ("name: A\nstart: 2027-04-05\nweeks: 4\ndeadline: 2028-01-01", "deadline: it falls after"),
     ],
 )
 def test_form_problems_are_named(form, problem):
     with pytest.raises(ChallengeFormError) as caught:
         challenge_from_form(form, 1, TODAY)
-    assert any(problem in line for line in caught.value.problems), caught.value.problems
+    shown = render_text("clinic/form_problems.j2", problems=caught.value.problems)
+    assert problem in shown, shown
 
 
 def test_places_run_out_then_waitlist_then_admin_admits():
