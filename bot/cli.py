@@ -131,7 +131,8 @@ def run_command(args: argparse.Namespace, protocol: Protocol) -> int:
         raise BadInput("TELEGRAM_BOT_TOKEN is not set: put it in the environment or a .env file.")
     engine = build_engine(settings, protocol)
     configure_logging()
-    application = build_application(settings.token.get_secret_value(), settings.base_url, engine)
+    application = build_application(settings.token.get_secret_value(), settings.base_url, engine,
+                                    chat_pace=settings.chat_pace)
     try:
         asyncio.run(until_stopped(serve(application, webhook=args.webhook, listen=settings.webhook_listen,
                                         port=settings.webhook_port, secret=settings.webhook_secret_value)))

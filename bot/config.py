@@ -7,6 +7,8 @@ ACHILLES_CLINIC_FILE    the clinic's TOML file (default: the shipped clinic.exam
 TELEGRAM_WEBHOOK_SECRET with `run --webhook`: the secret Telegram sends with each update
                         (default: a new random one each start)
 ACHILLES_WEBHOOK_LISTEN, ACHILLES_WEBHOOK_PORT   where the webhook listens (0.0.0.0:8443)
+TELEGRAM_CHAT_PACE      seconds between two messages to one chat (default 1, as Telegram asks;
+                        0 for a local Bot API server, which sets no limits)
 
 The token is a `SecretStr`: printing the settings, or an error about them, never shows it.
 """
@@ -38,6 +40,7 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET")
     webhook_listen: str = Field(default="0.0.0.0", validation_alias="ACHILLES_WEBHOOK_LISTEN")
     webhook_port: int = Field(default=8443, ge=1, le=65535, validation_alias="ACHILLES_WEBHOOK_PORT")
+    chat_pace: float = Field(default=1.0, ge=0, le=60, validation_alias="TELEGRAM_CHAT_PACE")
 
     @property
     def webhook_secret_value(self) -> str | None:

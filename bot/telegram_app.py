@@ -84,13 +84,13 @@ class PacedRateLimiter(AIORateLimiter):
     reminders would make the bot feel slow.
     """
 
-    PER_CHAT_SECONDS = 1.0
     MESSAGES_PER_SECOND = 29
 
-    def __init__(self, max_retries: int = 3) -> None:
+    def __init__(self, max_retries: int = 3, per_chat_seconds: float = 1.0) -> None:
         super().__init__(
             overall_max_rate=1, overall_time_period=1 / self.MESSAGES_PER_SECOND, max_retries=max_retries
         )
+        self.per_chat_seconds = per_chat_seconds
         self._next_slot: dict[int, float] = {}
 
     async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
@@ -104,7 +104,7 @@ class PacedRateLimiter(AIORateLimiter):
     async def _wait_for_chat(self, chat_id: int) -> None:
         now = asyncio.get_running_loop().time()
         slot = max(now, self._next_slot.get(chat_id, now))
-        self._next_slot[chat_id] = slot + self.PER_CHAT_SECONDS  # reserve before sleeping
+        self._next_slot[chat_id] = slot + self.per_chat_seconds  # reserve before sleeping
         if len(self._next_slot) > 50_000:  # forget chats that have long been quiet
             self._next_slot = {c: t for c, t in self._next_slot.items() if t > now}
         if slot > now:
@@ -389,14 +389,15 @@ async def on_start(application: Application) -> None:
 
 
 def build_application(
-    token: str, base_url: str, engine: Engine, *, rate_limited: bool = True,
+    token: str, base_url: str, engine: Engine, *, rate_limited: bool = True, chat_pace: float = 1.0,
     request: BaseRequest | None = None,
 ) -> Application:
-    """The bot. `rate_limited=False` lets tests that are not about pacing run at full speed;
+    """The bot. `chat_pace`: seconds between two messages to one chat (Telegram's limit).
+    `rate_limited=False` lets tests that are not about pacing run at full speed;
     `request` replaces the HTTP client (tests hand the Bot API calls to a simulated Telegram)."""
     builder = ApplicationBuilder().token(token).base_url(base_url).defaults(DEFAULTS)
     if rate_limited:
-        builder = builder.rate_limiter(PacedRateLimiter(max_retries=3))
+        builder = builder.rate_limiter(PacedRateLimiter(max_retries=3, per_chat_seconds=chat_pace))
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     application = builder.build()
