@@ -36,27 +36,31 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, payload: bytes) -> Stamp:
+def atomic_write(path: Path, payload: bytes, *, durable: bool = True) -> Stamp:
     """Replace `path` with `payload`, durably, and return the new file's stamp.
 
     The temp file lives in the same directory (os.replace is only atomic within
     one file system) and is fsynced before the rename, so after a crash `path`
     holds either the old or the new bytes. The directory fsync makes the rename
     itself durable. mkstemp creates the file 0600: runners' health data is private.
+    `durable=False` skips both fsyncs, for what only saves work if it survives: still
+    whole or absent after a killed process, perhaps the old content after a power cut.
     """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
             stamp = _stamp(os.fstat(f.fileno()))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
     return stamp
 
 
