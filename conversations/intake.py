@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cache
 
 from conversations.answers import OTHER_FLAGS, RECENT_CHANGES, URGENT_FLAGS, WARMUP_PATTERNS
-from conversations.messages import template_module
-from conversations.reminders import find_zone, parse_time
+from conversations.messages import LANGUAGES, option_labels
+from conversations.reminders import find_zone, folded, parse_time
 
 PAIN_SCALE = tuple(range(11))
 
@@ -40,6 +41,7 @@ class Question:
     extra: tuple = field(default=())  # extra buttons for pain/number: (value, label key)
     only_if: str | None = None  # the condition (a method of conversations.flow.Runner) to ask it
     decides_safety: bool = False  # its answer can decide R1-R4: the questionnaire may stop here
+    unit: str | None = None  # what a "number" counts, a key of UNITS ("pain" is out of ten)
 
     @property
     def minimum(self) -> float:
@@ -50,8 +52,8 @@ class Question:
         return self.limits[1]
 
     def labels(self) -> dict:
-        """Button labels by value, from templates/questions/labels.j2."""
-        return labels_for(self.id)
+        """Button labels by value (English), from templates/questions/labels.j2."""
+        return option_labels(self.id)
 
 
 # The questionnaire, in the order it is asked. The safety screen and the heel-raise test come
@@ -59,16 +61,18 @@ class Question:
 # The hop test is only asked when it is safe (see Runner.hop_test_is_safe).
 QUESTIONS: tuple[Question, ...] = (
     Question("red_flags", "safety", "multi", URGENT_FLAGS, decides_safety=True),
-    Question("age", "profile", "number", limits=AGE),
+    Question("age", "profile", "number", limits=AGE, unit="years"),
     Question("side", "profile", "choice", ("left", "right", "both")),
     Question("onset", "profile", "choice", ("gradual", "sudden")),
-    Question("heel_raises_reps", "capacity", "number", (0, 5, 10, 15, 20, 25), REPS, decides_safety=True),
+    Question("heel_raises_reps", "capacity", "number", (0, 5, 10, 15, 20, 25), REPS, decides_safety=True,
+             unit="reps"),
     Question("heel_raises_other_side", "capacity", "number", limits=REPS, extra=((None, "skip"),),
-             decides_safety=True),
+             decides_safety=True, unit="reps"),
     Question("heel_raises_pain", "capacity", "pain", PAIN_SCALE),
     Question("location", "profile", "choice", ("midportion", "insertional", "unsure")),
-    Question("weeks_of_symptoms", "profile", "number", (1, 4, 8, 12, 26), WEEKS),
-    Question("morning_stiffness_minutes", "symptoms", "number", (0, 5, 20, 45, 90), MINUTES),
+    Question("weeks_of_symptoms", "profile", "number", (1, 4, 8, 12, 26), WEEKS, unit="weeks"),
+    Question("morning_stiffness_minutes", "symptoms", "number", (0, 5, 20, 45, 90), MINUTES,
+             unit="minutes"),
     Question("warmup_pattern", "symptoms", "choice", WARMUP_PATTERNS),
     Question("pain_now", "symptoms", "pain", PAIN_SCALE),
     Question("pain_during_last_run", "symptoms", "pain", PAIN_SCALE, only_if="is_running"),
@@ -76,10 +80,11 @@ QUESTIONS: tuple[Question, ...] = (
     Question("mornings_trend", "symptoms", "choice", ("better", "same", "worse")),
     Question("hop_pain", "capacity", "pain", PAIN_SCALE, extra=((None, "not_tried"),),
              only_if="hop_test_is_safe"),
-    Question("weekly_km", "load", "number", (0, 10, 20, 30, 40, 60), KM, decimals=True),
-    Question("weekly_km_before", "load", "number", (0, 10, 20, 30, 40, 60), KM, decimals=True),
+    Question("weekly_km", "load", "number", (0, 10, 20, 30, 40, 60), KM, decimals=True, unit="km"),
+    Question("weekly_km_before", "load", "number", (0, 10, 20, 30, 40, 60), KM, decimals=True,
+             unit="km"),
     Question("recent_changes", "load", "multi", RECENT_CHANGES),
-    Question("structured_loading_weeks", "history", "number", (0, 2, 6, 12), WEEKS),
+    Question("structured_loading_weeks", "history", "number", (0, 2, 6, 12), WEEKS, unit="weeks"),
     Question("trend", "history", "choice", ("better", "same", "worse")),
     Question("other_flags", "history", "multi", OTHER_FLAGS),
 )
@@ -107,15 +112,16 @@ CHECKIN_QUESTIONS = (
     Question("checkin_walkrun", "checkin", "choice", (True, False, None), only_if="on_the_ladder"),
     Question("checkin_walkrun_pain", "checkin", "pain", PAIN_SCALE, only_if="did_the_walk_run"),
     Question("checkin_km", "checkin", "number", (0, 3, 5, 8, 10, 15), KM_IN_A_DAY, decimals=True,
-             only_if="running_normally"),
+             only_if="running_normally", unit="km"),
     Question("checkin_overstride", "checkin", "choice", ("yes", "no", "unsure"), only_if="cadence_unknown"),
 )
 RETEST_QUESTIONS = (
-    Question("retest_reps", "retest", "number", (0, 5, 10, 15, 20, 25, 30), REPS, decides_safety=True),
+    Question("retest_reps", "retest", "number", (0, 5, 10, 15, 20, 25, 30), REPS, decides_safety=True,
+             unit="reps"),
     Question("retest_reps_other", "retest", "number", limits=REPS, extra=((None, "skip"),),
-             decides_safety=True),
+             decides_safety=True, unit="reps"),
     Question("retest_pain", "retest", "pain", PAIN_SCALE),
-    Question("retest_stiffness", "retest", "number", (0, 5, 20, 45, 90), MINUTES),
+    Question("retest_stiffness", "retest", "number", (0, 5, 20, 45, 90), MINUTES, unit="minutes"),
     Question("retest_hop", "retest", "pain", PAIN_SCALE, extra=((None, "not_tried"),),
              only_if="retest_hop_is_safe"),
 )
@@ -130,12 +136,6 @@ BY_ID = {
 }
 
 
-@cache
-def labels_for(question_id: str) -> dict:
-    labels = template_module("questions/labels.j2").labels
-    return labels[question_id]
-
-
 class Unreadable(ValueError):
     """What a runner typed is not an answer to the question; `key` picks the re-ask message."""
 
@@ -145,26 +145,82 @@ class Unreadable(ValueError):
         self.facts = facts
 
 
-# A number, perhaps with a unit ("12 km", "45 min", "7/10"). Linear to match: nothing in it can
-# backtrack, whatever a runner pastes.
+def _same(one: object, other: object) -> bool:
+    return type(one) is type(other) and one == other  # True is not 1, nor None "no answer"
+
+
+@cache
+def typed_labels(question_id: str) -> dict[str, tuple]:
+    """What typing each button of a question means, in every language at once: the folded label
+    ("si, se calmo") and, for a label like "Sí, se calmó", its first part ("si") -> the values it
+    could mean. The language a runner types in is never assumed. A first part that begins another
+    value's label ("no" beside "No recent run") is left out; several values is a clash, refused."""
+    labels = [(value, folded(str(label))) for lang in LANGUAGES
+              for value, label in option_labels(question_id, lang).items()]
+    forms: dict[str, list] = {}
+
+    def add(form: str, value: object) -> None:
+        known = forms.setdefault(form, [])
+        if not any(_same(value, other) for other in known):
+            known.append(value)
+
+    for value, label in labels:
+        add(label, value)
+    for value, label in labels:
+        head = folded(label.partition(",")[0])
+        if head != label and not any(
+            not _same(value, other) and (text == head or text.startswith(head + " "))
+            for other, text in labels
+        ):
+            add(head, value)
+    return {form: tuple(values) for form, values in forms.items()}
+
+
+# What a typed number counts, in English and Spanish, as read after `folded` (no accents: "dias",
+# "anos"). A number is read only in its question's unit or one that converts exactly (UNIT_SIZES):
+# "45 min" is not 45 weeks, "1 hora" of stiffness is 60 minutes, "14 dias" is 2 weeks.
+UNITS = {
+    "weeks": ("week", "weeks", "wk", "wks", "semana", "semanas", "sem"),
+    "days": ("day", "days", "dia", "dias"),
+    "minutes": ("min", "mins", "minute", "minutes", "minuto", "minutos"),
+    "hours": ("h", "hr", "hrs", "hour", "hours", "hora", "horas"),
+    "km": ("km", "kms", "k", "kilometre", "kilometres", "kilometer", "kilometers", "kilometro", "kilometros"),
+    "reps": ("rep", "reps", "times", "repeticion", "repeticiones", "veces", "vez"),
+    "years": ("year", "years", "yr", "yrs", "ano", "anos"),
+}
+UNIT_SIZES = {("hours", "minutes"): Fraction(60), ("days", "weeks"): Fraction(1, 7)}
+NUMBER_WORDS = {
+    **dict.fromkeys(("zero", "cero"), 0), **dict.fromkeys(("one", "un", "una", "uno"), 1),
+    "two": 2, "dos": 2, "three": 3, "tres": 3, "four": 4, "cuatro": 4, "five": 5, "cinco": 5,
+    "six": 6, "seis": 6, "seven": 7, "siete": 7, "eight": 8, "ocho": 8, "nine": 9, "nueve": 9,
+    "ten": 10, "diez": 10,
+}
+_UNIT_OF = {word: unit for unit, words in UNITS.items() for word in words}
+
+
+def _either(words) -> str:
+    return "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+
+
+# A number, perhaps with a unit ("12 km", "45 min", "7/10", "7 de 10", "siete"), read after
+# `folded` (single spaces), at most LONGEST_NUMBER long. Linear to match: nothing in it can backtrack.
 NUMBER = re.compile(
-    r"(-?)(\d+)(?:[.,](\d+))?\s*"
-    r"(?:km|kms|k|kilometres?|kilometers?|min|mins|minutes?|weeks?|wks?|reps?|times|years?|yrs?"
-    r"|/\s*10|out of 10)?"
+    rf"(-?)(?:(\d+)(?:[.,](\d+))?|({_either(NUMBER_WORDS)}))"
+    rf"(?: ?({_either(_UNIT_OF)})|( ?(?:/|out of|de|sobre) ?(?:10|ten|diez)))?"
 )
 LONGEST_NUMBER = 40  # characters: anything longer is a sentence, not a number
 MOST_DIGITS = 7  # more digits than this is out of every range, however it is written
 
 
 def read_text(question: Question, text: str) -> object:
-    """A typed answer. Raises Unreadable with what was wrong."""
+    """A typed answer, in any of LANGUAGES. Raises Unreadable with what was wrong."""
     if question.kind == "multi":
         raise Unreadable("use_buttons")
-    cleaned = text.strip().lower()
-    for value, label in question.labels().items():
-        if cleaned == str(label).strip().lower():
-            return value
-    if question.kind == "choice":
+    typed = folded(text)
+    meanings = typed_labels(question.id).get(typed, ())
+    if len(meanings) == 1:
+        return meanings[0]
+    if meanings or question.kind == "choice":  # several meanings: the buttons, not a guess
         raise Unreadable("use_buttons")
     if question.kind == "time":
         if (clock := parse_time(text)) is None:
@@ -174,25 +230,36 @@ def read_text(question: Question, text: str) -> object:
         if (zone := find_zone(text)) is None:
             raise Unreadable("not_a_zone")
         return zone
-    return read_number(question, cleaned)
+    return read_number(question, typed)
 
 
-def read_number(question: Question, cleaned: str) -> int | float:
+def read_number(question: Question, text: str) -> int | float:
     limits = {"minimum": question.minimum, "maximum": question.maximum}
+    cleaned = folded(text)
     if cleaned.isascii() and cleaned.isdigit() and len(cleaned) > MOST_DIGITS:
         raise Unreadable("out_of_range", **limits)
     match = NUMBER.fullmatch(cleaned) if len(cleaned) <= LONGEST_NUMBER else None
     if not match:
         raise Unreadable("not_a_number", **limits)
-    negative, whole, fraction = match.groups()
-    if negative or len(whole.lstrip("0")) > MOST_DIGITS:
+    negative, whole, fraction, word, unit_word, out_of_ten = match.groups()
+    if negative or (whole and len(whole.lstrip("0")) > MOST_DIGITS):
         raise Unreadable("out_of_range", **limits)
-    if fraction and int(fraction) and not question.decimals:
+    if word:
+        number = Fraction(NUMBER_WORDS[word])
+    else:
+        number = Fraction(int(whole)) + (Fraction(int(fraction), 10 ** len(fraction)) if fraction else 0)
+    wanted = "out_of_ten" if question.kind == "pain" else question.unit
+    said = "out_of_ten" if out_of_ten else _UNIT_OF.get(unit_word)
+    if said and said != wanted:
+        size = UNIT_SIZES.get((said, wanted))
+        if size is None or (number * size).denominator != 1:  # another measure, or not a whole one
+            raise Unreadable("not_a_number", **limits)
+        number *= size
+    if number.denominator != 1 and not question.decimals:
         raise Unreadable("whole_number", **limits)
-    number = float(f"{whole}.{fraction}") if fraction and question.decimals else int(whole)
     if not question.minimum <= number <= question.maximum:
         raise Unreadable("out_of_range", **limits)
-    return number
+    return int(number) if number.denominator == 1 else float(number)
 
 
 def buttons_for(question: Question) -> list[tuple[object, str]]:
