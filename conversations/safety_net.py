@@ -36,6 +36,8 @@ SIGNS: dict[str, dict[str, tuple[str, ...]]] = {
             rf"\bkick\b{NEAR}\b(?:ankle|heel|calf|leg|tendon|achilles)\b",
             r"\bsomeone (?:hit|shot) me\b",
             r"\b(?:heard|felt) a (?:crack|bang|clunk)\b",
+            r"\b(?:ruptur(?:e|ed|ing)|torn|tore)\b" + NEAR + r"\b(?:tendon|achilles)\b",
+            r"\b(?:tendon|achilles)\b" + NEAR + r"\b(?:ruptur(?:e|ed)|torn|tore|gave way|snapped)\b",
         ),
         "cannot_heel_raise": (
             rf"{CANNOT}{NEAR}\b(?:tip ?-?toes?|toes|push off)\b",

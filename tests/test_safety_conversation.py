@@ -88,6 +88,8 @@ def test_gradual_onset_with_no_raise_at_all_is_urgent(phone):
         "some chest pain on the stairs",
         "I'm on ciprofloxacin",
         "gap in the tendon",
+        "I think I tore my Achilles",
+        "my achilles gave way on the hill",
     ],
 )
 def test_a_worrying_message_at_any_question_brings_the_safety_question_at_once(phone, worry):
