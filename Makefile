@@ -26,7 +26,7 @@ bench: $(STAMP)
 # .po file (templates/locale/<lang>/LC_MESSAGES/messages.po) for a translator to fill in.
 messages: $(STAMP)
 	$(BIN)/pybabel extract --no-location --omit-header -F babel.cfg -o templates/locale/messages.pot .
-	$(BIN)/pybabel update --no-fuzzy-matching -i templates/locale/messages.pot -d templates/locale
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i templates/locale/messages.pot -d templates/locale
 
 clean:
 	rm -rf $(VENV)
