@@ -54,7 +54,7 @@ from conversations.messages import (
     render_reply,
     template_module,
 )
-from conversations.replies import Event, Reply
+from conversations.replies import Drawing, Event, Reply
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 20  # how often the reminder scheduler looks for what has fallen due
@@ -247,12 +247,17 @@ async def send_file(bot, chat_id: int, screen: Screen, limits: str | None) -> No
     if caption is None and screen.html:
         await with_retry(bot.send_message, chat_id, screen.html, rate_limit_args=limits)
     if screen.photo is not None:
-        await with_retry(bot.send_photo, chat_id, photo=screen.photo, caption=caption,
+        await with_retry(bot.send_photo, chat_id, photo=await drawn_file(screen.photo), caption=caption,
                          reply_markup=keyboard(screen), rate_limit_args=limits)
     else:
         name, content = screen.document
-        await with_retry(bot.send_document, chat_id, document=content, filename=name, caption=caption,
-                         reply_markup=keyboard(screen), rate_limit_args=limits)
+        await with_retry(bot.send_document, chat_id, document=await drawn_file(content), filename=name,
+                         caption=caption, reply_markup=keyboard(screen), rate_limit_args=limits)
+
+
+async def drawn_file(content: bytes | Drawing) -> bytes:
+    """A chart or PDF drawn on a thread of its own: neither the event loop nor the engine waits."""
+    return await asyncio.to_thread(content.draw) if isinstance(content, Drawing) else content
 
 
 async def send_replies(update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply],

@@ -13,7 +13,7 @@ from typing import TextIO
 
 from conversations.engine import Engine
 from conversations.messages import DEFAULT_LANGUAGE, Screen, html_to_text, render, render_reply
-from conversations.replies import Event
+from conversations.replies import Drawing, Event
 
 LETTERS = string.ascii_lowercase
 BOT_USERNAME = "achilles_coach_bot"  # for invite links shown in the terminal
@@ -38,6 +38,7 @@ def show(screens: list[Screen], out: TextIO) -> dict[str, str]:
                 print(f"  {letter}) {key.label}", file=out)
         if screen.document is not None:
             name, content = screen.document
+            content = content.draw() if isinstance(content, Drawing) else content
             print(f"[file {name}, {len(content)} bytes]", file=out)
         print(file=out)
     return choices

@@ -8,6 +8,7 @@ The clinical decisions come from `conversations.progression` (R9) and `conversat
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import partial
 from statistics import mean
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from conversations.flow import CHECKIN_STATES
 from conversations.intake import VISA_QUESTION, Unreadable, answers_from, read_number
 from conversations.progression import CheckIn, decide
 from conversations.reminders import DEFAULT_STRENGTH_DAYS, SNOOZE
-from conversations.replies import Button, Reply
+from conversations.replies import Button, Drawing, Reply
 from conversations.return_to_running import build, climb, ready_for_the_ladder, run_too_long
 from conversations.triage import assess, assess_safety
 
@@ -387,8 +388,8 @@ def progress(turn: Turn, argument: str = "") -> None:
     checkins = turn.store.checkins(turn.runner_id)
     retests = turn.record.get("retests", [])
     reply = turn.show("progress/caption.j2", days=len(checkins), retests=len(retests))
-    reply.photo = progress_chart(checkins, turn.record.get("phases", []), retests, today=turn.today(),
-                                 visa=turn.record.get("visa"), lang=turn.lang)
+    reply.photo = Drawing(partial(progress_chart, checkins, turn.record.get("phases", []), retests,
+                                  today=turn.today(), visa=turn.record.get("visa"), lang=turn.lang))
 
 
 def pain_trend(checkins: list[dict], today: date) -> str:

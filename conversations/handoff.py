@@ -5,10 +5,11 @@ tap. Offered with every referral and on /clinic; nothing leaves without the runn
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from conversations import clinic_desk
-from conversations.replies import Button, Message
+from conversations.replies import Button, Drawing, Message
 
 if TYPE_CHECKING:
     from conversations.turn import Turn
@@ -22,14 +23,14 @@ def buttons(turn: Turn) -> list[list[Button]]:
     return rows
 
 
-def pdf(turn: Turn, lang: str) -> tuple[str, bytes]:
+def pdf(turn: Turn, lang: str) -> tuple[str, Drawing]:
     """The summary in `lang`: the runner's own copy in theirs, the clinic's in the clinic's."""
     from conversations.summary_pdf import summary_pdf  # fpdf2 and the chart: only when asked
 
     record = {**turn.record, "first_name": turn.given_name or None}
-    content = summary_pdf(record, turn.store.checkins(turn.runner_id), turn.clinic, turn.protocol,
-                          today=turn.today(), lang=lang)
-    return f"achilles-summary-{turn.today().isoformat()}.pdf", content
+    content = partial(summary_pdf, record, turn.store.checkins(turn.runner_id), turn.clinic, turn.protocol,
+                      today=turn.today(), lang=lang)
+    return f"achilles-summary-{turn.today().isoformat()}.pdf", Drawing(content)
 
 
 def get_summary(turn: Turn, argument: str = "") -> None:
@@ -49,7 +50,7 @@ def send_summary(turn: Turn, argument: str = "") -> None:
     participant = next(p for p in found.participants if p["id"] == turn.runner_id)
     name, content = pdf(turn, turn.clinic.language)
     note = turn.page("handoff/to_the_clinic.j2", challenge=found, participant=participant)
-    note.document = (name, content)
+    note.document = (name, content.draw())  # kept in the outbox as it is, so drawn now
     sent = turn.update_id if turn.update_id is not None else turn.now().isoformat()
     for admin_id in turn.clinic.admin_ids:
         turn.messages.append(Message(admin_id, (note,), f"summary:{turn.runner_id}:{sent}:{admin_id}"))

@@ -7,6 +7,7 @@ the wording (and the language) is chosen at display time, never stored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,14 +37,22 @@ class Button:
         return cls(OPTION, data, facts={"question": question, "value": value, "ticked": ticked})
 
 
+@dataclass(frozen=True)
+class Drawing:
+    """A picture or file drawn only when it is sent (a chart or a PDF takes a tenth of a second or
+    more): the adapter draws it on a thread of its own, so no other runner waits for it."""
+
+    draw: Callable[[], bytes]
+
+
 @dataclass
 class Reply:
     template: str | None = None  # None: only a notice on the tapped button
     facts: dict[str, Any] = field(default_factory=dict)
     buttons: list[list[Button]] = field(default_factory=list)
     edit: bool = False  # replace the message whose button was tapped
-    document: tuple[str, bytes] | None = None  # (file name, content)
-    photo: bytes | None = None  # a PNG, sent as a picture
+    document: tuple[str, bytes | Drawing] | None = None  # (file name, content)
+    photo: bytes | Drawing | None = None  # a PNG, sent as a picture
     notice: str | None = None  # a template for the short note on a tapped button
 
 
