@@ -453,16 +453,30 @@ async def poll(application: Application, *, timeout: int = POLL_TIMEOUT) -> None
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
+def update_from(data: object, bot) -> Update | None:
+    """Telegram's JSON as an Update; None for anything else (python-telegram-bot raises all
+    kinds of errors on a body that is not an update)."""
+    if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+        return None
+    try:
+        return Update.de_json(data, bot)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return None
+
+
 def webhook_app(application: Application, secret: str) -> web.Application:
     """The webhook: Telegram's secret token checked, and 200 only once the update is kept."""
     intake: Intake = application.bot_data["intake"]
 
     async def receive(request: web.Request) -> web.Response:
-        if not hmac.compare_digest(request.headers.get(SECRET_HEADER, ""), secret):
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, secret.encode()):  # bytes: any header, never a TypeError
             return web.Response(status=403)
         try:
-            update = Update.de_json(await request.json(), application.bot)
-        except ValueError:
+            update = update_from(await request.json(), application.bot)
+        except ValueError:  # not JSON
+            update = None
+        if update is None:
             return web.Response(status=400)
         await intake.receive([update])
         return web.Response(status=200)
@@ -481,9 +495,9 @@ async def serve_webhook(application: Application, url: str, listen: str, port: i
     secret = secret or secrets.token_urlsafe(32)
     runner = web.AppRunner(webhook_app(application, secret))
     await runner.setup()
-    await web.TCPSite(runner, listen, port).start()
-    await application.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
     try:
+        await web.TCPSite(runner, listen, port).start()
+        await application.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
         await asyncio.Event().wait()  # until cancelled
     finally:
         await runner.cleanup()

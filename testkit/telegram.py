@@ -1,19 +1,21 @@
 """A simulated Telegram, as far as this bot uses it: the core both transports share.
 
 `FakeTelegram` keeps users, chats and the messages in them, inline keyboards and callback
-queries, and the update queue (getUpdates with its offset and long polling). Tests play the
-users (`send_message`, `press_button`, `send_location`...) and look at what the bot did
-(`messages_to`, `callback_answers`, `calls`). It answers the Bot API methods the bot calls
-(getMe, getUpdates, deleteWebhook, setMyCommands, sendMessage, editMessageText,
-answerCallbackQuery, sendDocument, sendPhoto) the way Telegram does, refusals included: HTML it
-cannot parse, texts too long or empty, unknown or blocked chats, "message is not modified", a
-callback query answered twice, and (with `enforce_limits`) the flood limits. Failures can be
-injected (`fail_next`, `drop_next`); every call is recorded.
+queries, and the update queue (getUpdates with its offset and long polling, or a webhook).
+Tests play the users (`send_message`, `press_button`, `send_location`...) and look at what the
+bot did (`messages_to`, `callback_answers`, `calls`). It answers the Bot API methods the bot
+calls (getMe, getUpdates, setWebhook, deleteWebhook, getWebhookInfo, setMyCommands, sendMessage,
+editMessageText, answerCallbackQuery, sendDocument, sendPhoto) the way Telegram does, refusals
+included: HTML it cannot parse, texts too long or empty, unknown or blocked chats, "message is
+not modified", a callback query answered twice, getUpdates while a webhook is set (409
+Conflict), and (with `enforce_limits`) the flood limits. Failures can be injected (`fail_next`,
+`drop_next`); every call is recorded.
 
 It knows nothing of transports: `call()` takes one Bot API request and returns the recorded
-`ApiCall`. `testkit.http.LocalBotApi` serves it over HTTP; `testkit.inprocess` hands
-python-telegram-bot's requests to it directly. With a bot attached in-process (`driver`), every
-wait first lets the bot handle what is queued, so nothing here waits on the clock.
+`ApiCall`. `testkit.http.LocalBotApi` serves it over HTTP (and posts the updates to the webhook
+the bot set); `testkit.inprocess` hands python-telegram-bot's requests to it directly. With a
+bot attached in-process (`driver`), every wait first lets the bot handle what is queued, so
+nothing here waits on the clock.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ NOT_MODIFIED = (
 )
 _COMMAND = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_/<>])")
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+_SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram allows in a webhook's secret
+WEBHOOK_CONFLICT = ("Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+                    "delete the webhook first")
 _DEFAULT_DESCRIPTIONS = {
     400: "Bad Request: injected failure",
     403: "Forbidden: bot was blocked by the user",
@@ -201,6 +206,15 @@ class BotMessage:
         return f"<BotMessage chat={self.chat_id} id={self.message_id}{edited} {content!r}{buttons}>"
 
 
+@dataclass(slots=True)
+class Webhook:
+    """The webhook the bot set: where updates are posted, and the secret sent with each."""
+
+    url: str
+    secret_token: str | None
+    allowed_updates: list[str] | None  # None: every kind of update
+
+
 @dataclass
 class ApiStats:
     """Counters, cheap enough to keep in long benches (`keep_calls=False`)."""
@@ -312,12 +326,16 @@ class FakeTelegram:
         self._poll_generation = 0
         self._poll_wakeup: asyncio.Future[None] | None = None
         self._closing = False
+        self.webhook: Webhook | None = None  # set by setWebhook; updates then go there, not to getUpdates
+        self._webhook_news = asyncio.Event()  # an update, or a new webhook: the poster looks again
         self._methods: dict[str, tuple[str, Callable[..., Any]]] = {
             name.lower(): (name, handler) for name, handler in {
                 "getMe": lambda p, f: dict(self.bot_user, can_join_groups=True,
                                            can_read_all_group_messages=False, supports_inline_queries=False),
                 "getUpdates": self._get_updates,
+                "setWebhook": self._set_webhook,
                 "deleteWebhook": self._delete_webhook,
+                "getWebhookInfo": self._get_webhook_info,
                 "setMyCommands": self._set_my_commands,
                 "sendMessage": self._send_message,
                 "editMessageText": self._edit_message_text,
@@ -446,7 +464,8 @@ class FakeTelegram:
 
     @property
     def pending_updates(self) -> int:
-        """Updates the bot has not confirmed yet (getUpdates offset), or not handled in-process."""
+        """Updates the bot has not confirmed yet (getUpdates offset, or a webhook's 2xx), or not
+        handled in-process."""
         return len(self._pending)
 
     def transcript(self, chat_id: int) -> str:
@@ -604,6 +623,26 @@ class FakeTelegram:
         """Answer long polls at once from now on (the server is shutting down)."""
         self._closing = True
         self._wake_pollers()
+        self._webhook_news.set()
+
+    # ---------------------------------------------------------------- the webhook's queue
+
+    def next_for_webhook(self) -> dict[str, Any] | None:
+        """The update to post to the webhook now: the oldest not confirmed (one at a time, in
+        order). Kinds the webhook did not ask for are dropped: Telegram never sends them."""
+        while self.webhook is not None and self._pending and not self._closing:
+            update = self._pending[0]
+            if _wanted(update, self.webhook.allowed_updates):
+                return update
+            self._pending.popleft()
+        return None
+
+    def confirm_webhook_update(self, update_id: int) -> None:
+        """The webhook answered 2xx: the update is delivered and never posted again."""
+        for update in self._pending:
+            if update["update_id"] == update_id:
+                self._pending.remove(update)
+                return
 
     # ---------------------------------------------------------------- internals: updates
 
@@ -630,11 +669,13 @@ class FakeTelegram:
         return chat, message
 
     def _push(self, update: dict[str, Any], chat: _Chat) -> dict[str, Any]:
+        update = copy.deepcopy(update)  # as sent now: a later edit of the message is a new update
         update["update_id"] = next(self._update_ids)
         self._pending.append(update)
         self.updates.append(update)
         chat.cursor = len(chat.records)  # the reply to this comes next
         self._wake_pollers()
+        self._webhook_news.set()
         return update
 
     def _wake_pollers(self) -> None:
@@ -643,6 +684,8 @@ class FakeTelegram:
             future.set_result(None)
 
     async def _get_updates(self, p: dict[str, Any], _files: Any) -> list[dict[str, Any]]:
+        if self.webhook is not None:
+            raise BotApiError(409, WEBHOOK_CONFLICT)
         self._poll_generation += 1
         generation = self._poll_generation
         self._wake_pollers()  # a newer poll ends an older one with 409, as on Telegram
@@ -655,7 +698,9 @@ class FakeTelegram:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + float(p.get("timeout") or 0)
         while True:
-            batch = [u for u in self._pending if allowed is None or any(k in allowed for k in u)][:limit]
+            if self.webhook is not None:  # set while this poll waited
+                raise BotApiError(409, WEBHOOK_CONFLICT)
+            batch = [u for u in self._pending if _wanted(u, allowed)][:limit]
             if batch or self._closing:
                 return batch
             if generation != self._poll_generation:
@@ -668,10 +713,40 @@ class FakeTelegram:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._poll_wakeup), deadline - loop.time())
 
+    def _set_webhook(self, p: dict[str, Any], _files: Any) -> bool:
+        url = str(p.get("url") or "")
+        if not url:  # an empty url removes the webhook, as deleteWebhook does
+            return self._delete_webhook(p, _files)
+        # Telegram wants HTTPS on port 443, 80, 88 or 8443; the simulation posts to any http(s) URL
+        # (the bot under test listens on 127.0.0.1).
+        if not re.match(r"^https?://[^/\s]+(/\S*)?$", url):
+            raise _bad("bad webhook: Failed to resolve host: Name or service not known")
+        secret = p.get("secret_token")
+        if secret is not None and not _SECRET_TOKEN.match(str(secret)):
+            raise _bad("secret token contains unallowed characters")
+        previous = self.webhook.allowed_updates if self.webhook else None
+        allowed = p.get("allowed_updates", previous)  # absent: as set before, as on Telegram
+        if p.get("drop_pending_updates"):
+            self._pending.clear()
+        self.webhook = Webhook(url, None if secret is None else str(secret), allowed or None)
+        self._wake_pollers()  # a long poll waiting now ends with 409
+        self._webhook_news.set()
+        return True
+
     def _delete_webhook(self, p: dict[str, Any], _files: Any) -> bool:
+        self.webhook = None
         if p.get("drop_pending_updates"):
             self._pending.clear()
         return True
+
+    def _get_webhook_info(self, p: dict[str, Any], _files: Any) -> dict[str, Any]:
+        info: dict[str, Any] = {"url": "", "has_custom_certificate": False,
+                                "pending_update_count": len(self._pending)}
+        if self.webhook is not None:
+            info.update(url=self.webhook.url, max_connections=1)  # one update at a time, in order
+            if self.webhook.allowed_updates is not None:
+                info["allowed_updates"] = self.webhook.allowed_updates
+        return info
 
     def _set_my_commands(self, p: dict[str, Any], _files: Any) -> bool:
         commands = p.get("commands")
@@ -950,6 +1025,10 @@ class FakeUser:
         return f"<FakeUser {self.id}>"
 
 
+def _wanted(update: Mapping[str, Any], allowed: list[str] | None) -> bool:
+    return allowed is None or any(kind in allowed for kind in update)
+
+
 def _short(text: str | None, limit: int = 60) -> str:
     text = text or ""
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -961,5 +1040,5 @@ def _utf16_len(text: str) -> int:
 
 __all__ = [
     "DEFAULT_TOKEN", "ApiCall", "ApiStats", "BotApiError", "BotMessage", "CallbackAnswer", "Driver",
-    "FakeTelegram", "FakeUser", "SentFile", "Upload",
+    "FakeTelegram", "FakeUser", "SentFile", "Upload", "Webhook",
 ]

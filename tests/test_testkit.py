@@ -3,19 +3,23 @@
 A tiny bot runs in-process unless a test is about HTTP itself. Each test is about what the
 bot's own tests rely on: replies and taps reach the bot, Telegram's refusals reach it as
 python-telegram-bot's exceptions, injected failures behave like the network's, long polling
-hands out each update until it is confirmed.
+hands out each update until it is confirmed, and a webhook gets each update until it answers 2xx.
 """
 
 import asyncio
+import contextlib
 import datetime as dtm
 import json
+import socket
+from collections import deque
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from aiohttp import web
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, RetryAfter
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -26,7 +30,7 @@ from telegram.ext import (
 )
 
 from testkit.html import HtmlError, parse_html
-from testkit.http import LocalBotApi, polling
+from testkit.http import SECRET_HEADER, LocalBotApi, polling
 from testkit.inprocess import BASE_URL, InProcessRequest, running_in_process
 from testkit.telegram import FakeTelegram
 
@@ -361,3 +365,128 @@ async def test_long_polling_hands_out_updates_until_confirmed(bot_api: LocalBotA
         await asyncio.sleep(0.05)
         assert await get_updates(offset=fourth["update_id"] + 1, timeout=0) == {"ok": True, "result": []}
         assert (await older)["error_code"] == 409  # one poller at a time, as on Telegram
+
+
+# ---------------------------------------------------------------- a webhook (over HTTP)
+
+SECRET = "s3cret_-Token"
+DROP, SILENT = "drop", "silent"  # a receiver's answers beyond HTTP statuses
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Receiver:
+    """A webhook for the simulated Telegram to post to. It answers with the given statuses in
+    turn (then 200), or drops the connection, or never answers; and it records each post."""
+
+    def __init__(self, port: int, answers=()) -> None:
+        self.url = f"http://127.0.0.1:{port}/telegram"
+        self.port = port
+        self.answers = deque(answers)
+        self.posts: list[tuple[dict, str | None]] = []  # each body, with the secret header
+        self.at_once = self.most_at_once = 0
+        self.released = asyncio.Event()  # lets a SILENT answer go, at the end
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/telegram", self.receive)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        self.released.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def receive(self, request: web.Request) -> web.StreamResponse:
+        self.at_once += 1
+        self.most_at_once = max(self.most_at_once, self.at_once)
+        try:
+            self.posts.append((await request.json(), request.headers.get(SECRET_HEADER)))
+            await asyncio.sleep(0.01)  # room for a second post to arrive, if one were sent at once
+            answer = self.answers.popleft() if self.answers else 200
+            if answer == DROP:
+                request.transport.close()
+            elif answer == SILENT:
+                await self.released.wait()
+            return web.Response(status=500 if answer in (DROP, SILENT) else answer)
+        finally:
+            self.at_once -= 1
+
+
+@contextlib.asynccontextmanager
+async def receiving(port: int | None = None, answers=()) -> AsyncIterator[Receiver]:
+    receiver = Receiver(port or free_port(), answers)
+    await receiver.start()
+    try:
+        yield receiver
+    finally:
+        await receiver.stop()
+
+
+def texts(posts: list[tuple[dict, str | None]]) -> list[str]:
+    return [body["message"]["text"] for body, _ in posts]
+
+
+async def test_while_a_webhook_is_set_polling_is_a_conflict_and_updates_wait_for_it(bot_api: LocalBotApi):
+    nobody_listens = f"http://127.0.0.1:{free_port()}/telegram"
+    async with Bot(bot_api.token, base_url=bot_api.base_url) as bot:
+        waiting_poll = asyncio.create_task(bot.get_updates(timeout=5))
+        while not bot_api.calls_of("getUpdates"):  # recorded as it arrives
+            await asyncio.sleep(0.01)
+        with pytest.raises(BadRequest, match="unallowed characters"):
+            await bot.set_webhook(nobody_listens, secret_token="not allowed!")
+        assert await bot.set_webhook(nobody_listens, secret_token=SECRET, allowed_updates=["message"])
+        with pytest.raises(Conflict):
+            await waiting_poll  # the webhook ends a long poll that was waiting
+        first = bot_api.send_message(ANA, "while nobody listens")
+        with pytest.raises(Conflict, match="webhook is active"):
+            await bot.get_updates()
+        refused = await bot_api.wait_for_delivery(lambda d: d.status is not None)
+        info = await bot.get_webhook_info()
+        assert (info.url, info.allowed_updates) == (nobody_listens, ("message",))
+        assert info.pending_update_count == 1
+        assert (refused.update_id, refused.status, refused.secret_token) == (first["update_id"], 0, SECRET)
+
+        assert await bot.delete_webhook()
+        assert (await bot.get_webhook_info()).url == ""
+        assert [u.message.text for u in await bot.get_updates()] == ["while nobody listens"]
+
+
+async def test_the_webhook_gets_each_update_with_the_secret_in_order_until_it_answers_2xx(bot_api):
+    bot = Bot(bot_api.token, base_url=bot_api.base_url)
+    async with receiving(answers=[500, 403]) as receiver, bot:
+        await bot.set_webhook(receiver.url, secret_token=SECRET, allowed_updates=["message"])
+        one = bot_api.send_message(ANA, "one")
+        bot_api.edit_message(ANA, one["message"]["message_id"], "one, edited")  # not asked for
+        two = bot_api.send_message(BEN, "two")
+        await bot_api.wait_for_delivery(lambda d: d.update_id == two["update_id"] and d.delivered)
+
+    assert texts(receiver.posts) == ["one", "one", "one", "two"]  # again after 500 and 403, then on
+    assert {secret for _, secret in receiver.posts} == {SECRET}
+    assert [d.status for d in bot_api.deliveries] == [500, 403, 200, 200]
+    assert receiver.most_at_once == 1
+    assert bot_api.pending_updates == 0
+
+
+async def test_a_webhook_that_is_down_drops_the_connection_or_never_answers_gets_the_update_again():
+    port = free_port()
+    async with LocalBotApi(webhook_timeout=0.2) as api, Bot(api.token, base_url=api.base_url) as bot:
+        await bot.set_webhook(f"http://127.0.0.1:{port}/telegram")
+        update = api.send_message(ANA, "are you there?")
+        refused = await api.wait_for_delivery(lambda d: d.status == 0)
+        async with receiving(port, answers=[DROP, SILENT]) as receiver:
+            delivered = await api.wait_for_delivery(lambda d: d.delivered)
+        info = await bot.get_webhook_info()
+
+    assert "connect" in refused.error.lower()
+    assert texts(receiver.posts) == ["are you there?"] * 3  # dropped, no answer in time, taken
+    after_start = [d.status for d in api.deliveries[-3:]]
+    assert after_start == [0, 0, 200] and delivered.update_id == update["update_id"]
+    assert info.pending_update_count == 0
