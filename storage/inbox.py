@@ -23,7 +23,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write
+from .atomic import atomic_write, remove_temp_files
 
 RECENT = 1000  # far more than Telegram ever holds back unconfirmed (100 per getUpdates)
 
@@ -88,6 +88,7 @@ class FileInbox(Inbox):
         super().__init__()
         self._dir = directory
         self._dir.mkdir(parents=True, exist_ok=True)
+        remove_temp_files(self._dir)  # from a process killed mid-write
         self._recent_file = directory / "recent.json"
         self._left: dict[Path, set[int]] = {}  # each batch file's updates still to be done
         self._file_of: dict[int, Path] = {}

@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write, fsync_dir
+from .atomic import atomic_write, fsync_dir, remove_temp_files
 
 KEEP_DONE_SECONDS = 3 * 24 * 3600  # longer than Telegram keeps an unconfirmed update
 
@@ -61,6 +61,7 @@ class FileOutbox(Outbox):
     def __init__(self, directory: Path) -> None:
         self._dir = directory
         self._dir.mkdir(parents=True, exist_ok=True)
+        remove_temp_files(self._dir)  # from a process killed mid-write
         self._prune()
 
     def _path(self, key: str, suffix: str) -> Path:
