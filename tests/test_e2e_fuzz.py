@@ -171,6 +171,7 @@ class Users:
         self.keyboards: dict[int, list[tuple[int, list[str]]]] = defaultdict(list)  # (message, its data)
         self.scanned: dict[int, int] = defaultdict(int)  # records of each chat looked at
         self.everyones: list[str] = []  # callback data seen in any chat
+        self.files: dict[int, list[int]] = defaultdict(list)  # messages with a document or a photo
         self.own_texts: dict[int, list[int]] = defaultdict(list)  # message ids a user typed
         self.had_id: dict[int, set[int]] = defaultdict(set)  # update id -> users it was given to
         for update in api.updates:  # the walks' too
@@ -186,6 +187,8 @@ class Users:
                 if data:
                     self.keyboards[chat].append((record.message_id, data))
                     self.everyones += data
+                if record.files and not record.edited:
+                    self.files[chat].append(record.message_id)
             self.scanned[chat] = len(records)
 
     def one(self) -> None:
@@ -209,15 +212,14 @@ class Users:
             text = hostile_text(rng)
             update = self.api.edit_message(user, rng.choice(self.own_texts[user]), text)
             self.record(user, update, "nothing", user, f"edit to {text[:40]!r}")  # ignored by design
-        elif rng.random() < 0.4:  # a command in a group: only the notice
+        else:  # in a group, a command gets only the notice, and the rest nothing
             name = rng.choice(["start", "help", "checkin", f"start@{BOT_USERNAME}"])
-            text = f"/{name} {payload(rng, self.code)}"
+            text = f"/{name} {payload(rng, self.code)}" if rng.random() < 0.4 else hostile_text(rng)
             update = self.api.send_message(user, text, chat_type="group", chat_id=GROUP)
-            self.record(user, update, "notice", GROUP, f"in the group {text[:40]!r}")
-        else:  # group chatter: ignored
-            text = hostile_text(rng)
-            update = self.api.send_message(user, text, chat_type="group", chat_id=GROUP)
-            self.record(user, update, "nothing", GROUP, f"in the group {text[:40]!r}")
+            command = any(e["type"] == "bot_command" and e["offset"] == 0  # as Telegram marks it
+                          for e in update["message"].get("entities", ()))
+            owed = "notice" if command else "nothing"
+            self.record(user, update, owed, GROUP, f"in the group {text[:40]!r}")
 
     def pick(self) -> int:
         # The engine knows a redelivery by the ids of the runner's last 100 updates, kept however
@@ -250,9 +252,11 @@ class Users:
     def any_message(self, user: int) -> int:
         """Forged data comes with a message of the chat: "the message originated the query can
         contain no callback buttons with this data" (Bot API, CallbackQuery)."""
-        keyboards = self.keyboards[user]
-        if keyboards and self.rng.random() < 0.8:
+        keyboards, roll = self.keyboards[user], self.rng.random()
+        if keyboards and roll < 0.6:
             return keyboards[-1][0]
+        if self.files[user] and roll < 0.8:  # a document or a photo: no text to edit
+            return self.rng.choice(self.files[user])
         return self.rng.choice(self.api.messages_to(user)).message_id  # old, or without buttons
 
     def forged_data(self, user: int) -> str:
@@ -261,6 +265,7 @@ class Users:
         real = rng.choice(own)
         step, _, token = real.partition("|")
         return fits(rng.choice([
+            lambda: real,  # as it is, but maybe with another message (see any_message)
             lambda: rng.choice(FORGED),
             lambda: "".join(rng.choice(string.printable) for _ in range(64)),
             lambda: rng.choice(EMOJI[:2]) * 16,
