@@ -77,7 +77,7 @@ def iso_date(text: str) -> date:
 
 
 def positive_week(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    if not text.isdecimal() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"'{text}' is not a week number (1 or more)")
     return int(text)
 

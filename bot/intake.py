@@ -107,7 +107,8 @@ class Intake:
                     log.exception("update %s failed", update.update_id)
                 finally:
                     queue.popleft()
-                    self._done(update.update_id)
+                    # Marked before the chat's next update starts: a crash repeats at most one reply.
+                    await self.engine_thread(self.inbox.done, update.update_id)
         finally:
             del self._queues[chat]
 

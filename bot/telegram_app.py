@@ -224,7 +224,7 @@ async def deliver(bot, chat_id: int, replies: list[Reply], lang: str, query=None
     for screen in drawn(bot, replies, lang):
         if screen.document is not None or screen.photo is not None:
             await send_file(bot, chat_id, screen, limits)  # the text goes with it, as its caption
-        elif screen.html and screen.edit and query is not None:
+        elif screen.html and screen.edit and editable(query):
             try:
                 await with_retry(
                     bot.edit_message_text, screen.html, chat_id=chat_id,
@@ -240,6 +240,12 @@ async def deliver(bot, chat_id: int, replies: list[Reply], lang: str, query=None
                 last = index == len(parts) - 1
                 markup = keyboard(screen) if last else None
                 await with_retry(bot.send_message, chat_id, part, reply_markup=markup, rate_limit_args=limits)
+
+
+def editable(query) -> bool:
+    """A tap's message can be redrawn only if it is a text message the bot can still reach (a
+    tap may come from under a chart or a file, or from a message too old to edit)."""
+    return query is not None and bool(getattr(query.message, "text", None))
 
 
 async def send_file(bot, chat_id: int, screen: Screen, limits: str | None) -> None:

@@ -249,7 +249,7 @@ def show_waitlist(turn: Turn, argument: str = "") -> None:
 def admit_button(turn: Turn, argument: str) -> None:
     code, _, runner = argument.partition(":")
     found = challenge(turn, code) if is_admin(turn) else None
-    if found is None or not runner.isdigit() or not groups.admit(found, int(runner), clinic_today(turn)):
+    if found is None or not runner.isdecimal() or not groups.admit(found, int(runner), clinic_today(turn)):
         turn.stale()
         return
     save(turn, found)

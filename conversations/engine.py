@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -49,6 +49,7 @@ from storage import RunnerStore
 log = logging.getLogger(__name__)
 RECORD_VERSION = 2
 APPLIED_KEPT = 100  # update ids remembered per runner, to know a redelivery when it comes
+APPLIED_FOR = timedelta(days=2)  # and for how long
 
 Handler = Callable[[Turn, str], None]
 
@@ -132,7 +133,7 @@ class Engine:
             record = self.store.load(runner_id)
             turn = Turn(record, self.services, telegram_language=event.language) if record else None
             if turn is not None:
-                questionnaire.where_we_are(turn)
+                where_we_are(turn)
                 lang = turn.lang
             return Outcome([sorry, *(turn.replies if turn else [])], lang=lang)
         except Exception:
@@ -144,10 +145,10 @@ class Engine:
         turn = Turn(record, self.services, event.name, event.update_id, event.language)
         if turn.consented:
             record.setdefault("language", turn.lang)  # from their Telegram, until they choose
-        if event.update_id is not None and event.update_id in record.get("applied", []):
+        if event.update_id is not None and event.update_id in self.applied(record):
             # Telegram sent it again after a crash: it was applied, but its reply may never have
             # gone out. Show where the runner is now; never apply it twice.
-            questionnaire.where_we_are(turn)
+            where_we_are(turn)
             return Outcome(turn.replies, lang=turn.lang)
         if turn.reach == "blocked":
             turn.fire("returned")  # they had blocked the bot and are back
@@ -158,8 +159,17 @@ class Engine:
             self.queue(turn)  # an admin's messages, say: staff need not consent
             return Outcome(turn.replies, turn.messages, lang=turn.lang)
         if event.update_id is not None and turn.consented:
-            record["applied"] = [*record.get("applied", [])[-(APPLIED_KEPT - 1):], event.update_id]
+            record["applied"] = [*self.applied(record)[-(APPLIED_KEPT - 1):], event.update_id]
+            record["applied_at"] = self.services.now().isoformat(timespec="seconds")
         return self.save(turn)
+
+    def applied(self, record: dict) -> list[int]:
+        """The update ids lately applied to this runner. After a quiet spell they are forgotten:
+        Telegram redelivers within a day, and after a quiet week its ids may start again anywhere."""
+        last = record.get("applied_at")
+        if last is None or self.services.now() - datetime.fromisoformat(last) > APPLIED_FOR:
+            return []
+        return record.get("applied", [])
 
     def save(self, turn: Turn) -> Outcome:
         """The turn's messages for other chats first (kept by their keys, so putting them again
@@ -315,6 +325,23 @@ def dispatch(turn: Turn, event: Event) -> None:
         typed(turn, event.value)
 
 
+def where_we_are(turn: Turn) -> None:
+    """Where the runner is, shown again: for an update applied before a crash (its reply may
+    never have gone out) and after an apology. Never nothing: a runner is never left unanswered."""
+    if turn.mode == "safety_check":
+        safety_check.ask(turn)
+    elif turn.mode == "paused":
+        turn.show("common/paused.j2")
+    elif turn.state in QUESTION_STATES:
+        questionnaire.where_we_are(turn)
+    elif turn.state == "urgent":
+        onboarding.urgent_screen(turn)
+    elif not turn.consented:
+        onboarding.welcome(turn)
+    else:
+        turn.show("common/idle.j2", has_plan=turn.has_plan())
+
+
 def goes_through_safety_check(event: Event) -> bool:
     if event.kind in ("text", "button"):
         return not event.value.startswith("g|") or event.value.startswith(("g|clinic", "g|language:"))
@@ -351,7 +378,7 @@ def tapped(turn: Turn, data: str) -> None:
             turn.stale()
         else:
             handler(turn, argument)
-    elif not step.isdigit() or int(step) != turn.record.get("step"):
+    elif not step.isdecimal() or int(step) != turn.record.get("step"):
         turn.stale()
     elif turn.mode == "confirming_delete" and token in ("erase", "keep"):
         privacy.confirmed(turn, token)

@@ -89,7 +89,7 @@ def tapped(turn: Turn, token: str) -> None:
         back(turn)
     elif question.kind == "multi":
         toggle(turn, question, token, values)
-    elif token.isdigit() and int(token) < len(values):
+    elif token.isdecimal() and int(token) < len(values):
         answer(turn, question, values[int(token)])
     else:
         turn.stale()
@@ -100,7 +100,7 @@ def toggle(turn: Turn, question: Question, token: str, values: list) -> None:
     if token == "done":
         selection = [value for value in values if value in chosen]
         answer(turn, question, selection)
-    elif token.startswith("t") and token[1:].isdigit() and int(token[1:]) < len(values):
+    elif token.startswith("t") and token[1:].isdecimal() and int(token[1:]) < len(values):
         value = values[int(token[1:])]
         chosen.remove(value) if value in chosen else chosen.append(value)
         ask(turn, edit=True)
@@ -127,6 +127,8 @@ def forget_skipped(turn: Turn, answered: Question) -> None:
 
 
 def back(turn: Turn, argument: str = "") -> None:
+    if turn.mode == "paused" and turn.state in QUESTION_STATES:
+        turn.fire("resume")  # going back is carrying on: the question must show
     if turn.state not in QUESTION_STATES:
         turn.show("questions/nothing_to_go_back_to.j2")
     elif not turn.can("back"):

@@ -49,7 +49,7 @@ def tapped(turn: Turn, token: str) -> None:
         carry_on(turn)
     elif token == "sdone" and chosen:
         confirmed(turn)
-    elif token.startswith("s") and index.isdigit() and int(index) < len(URGENT_FLAGS):
+    elif token.startswith("s") and index.isdecimal() and int(index) < len(URGENT_FLAGS):
         flag = URGENT_FLAGS[int(index)]
         chosen.remove(flag) if flag in chosen else chosen.append(flag)
         ask(turn, edit=True)

@@ -3,21 +3,27 @@
     <data_dir>/inbox/<first update id>.json    one batch, as it came (a getUpdates answer or a
                                                 webhook call), written durably before Telegram
                                                 is told it arrived
-    <data_dir>/inbox/recent.json               the ids of the last RECENT updates received
+    <data_dir>/inbox/<first update id>.done    the ids of that batch already handled, a line each
+    <data_dir>/inbox/recent.json               the ids of the last RECENT updates received, and
+                                                when the last of them came
 
 Polling confirms a batch to Telegram with the next getUpdates; a webhook by answering 200. Both
 happen only once the batch is here, so an update Telegram has let go of is never lost: whatever
-is here at start-up is handled again. A batch is removed once each of its updates is done.
+is here at start-up and not marked done is handled again. A batch is removed once each of its
+updates is done.
 
 Telegram delivers again what was not confirmed before a crash; `put` lets through only updates
 it has not received before (by id: Telegram's ids are not always increasing, they may start
 again anywhere after a quiet week), so a runner never gets the same reply twice for one tap.
+After a quiet spell (QUIET) the ids remembered are forgotten: Telegram delivers nothing again
+that late, and the ids it hands out next may start again among them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import time
 from abc import ABC, abstractmethod
 from collections import deque
 from pathlib import Path
@@ -26,16 +32,23 @@ from typing import Any
 from .atomic import atomic_write, remove_temp_files
 
 RECENT = 1000  # far more than Telegram ever holds back unconfirmed (100 per getUpdates)
+QUIET = 2 * 24 * 3600  # seconds: Telegram keeps an update 24 h, restarts ids after a quiet week
 
 
 class Inbox(ABC):
     def __init__(self) -> None:
         self._recent: deque[int] = deque(maxlen=RECENT)
         self._seen: set[int] = set()
+        self._last_put = 0.0  # when the newest remembered id came (time.time())
 
     def put(self, updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Keep a batch of updates (Telegram's JSON), durably, before it is confirmed; returns
         those not received before (the others are dropped: they are in hand already)."""
+        now = time.time()
+        if now - self._last_put > QUIET:
+            self._recent.clear()
+            self._seen.clear()
+        self._last_put = now
         new, ids = [], set()
         for update in updates:
             if update["update_id"] not in self._seen and update["update_id"] not in ids:
@@ -92,8 +105,10 @@ class FileInbox(Inbox):
         self._recent_file = directory / "recent.json"
         self._left: dict[Path, set[int]] = {}  # each batch file's updates still to be done
         self._file_of: dict[int, Path] = {}
-        with contextlib.suppress(FileNotFoundError, ValueError):
-            self._remember(json.loads(self._recent_file.read_bytes()))
+        with contextlib.suppress(FileNotFoundError, ValueError, KeyError, TypeError):
+            recent = json.loads(self._recent_file.read_bytes())
+            self._remember(recent["ids"])
+            self._last_put = float(recent["at"])
         self.pending()  # a batch kept just before a crash counts as received, recent.json or not
 
     def _keep(self, updates: list[dict[str, Any]]) -> None:
@@ -101,7 +116,8 @@ class FileInbox(Inbox):
         atomic_write(path, json.dumps(updates, ensure_ascii=False).encode())
         self._track(path, updates)
         # Not synced: lost in a power cut, it costs at most a reply shown twice, never an update.
-        atomic_write(self._recent_file, json.dumps(list(self._recent)).encode(), durable=False)
+        recent = {"at": self._last_put, "ids": list(self._recent)}
+        atomic_write(self._recent_file, json.dumps(recent).encode(), durable=False)
 
     def pending(self) -> list[dict[str, Any]]:
         found = []
@@ -110,6 +126,7 @@ class FileInbox(Inbox):
                 continue
             with contextlib.suppress(FileNotFoundError, ValueError):
                 batch = json.loads(path.read_bytes())
+                self._last_put = max(self._last_put, path.stat().st_mtime)  # received when written
                 self._track(path, batch)
                 found += [update for update in batch if update["update_id"] in self._left.get(path, ())]
         return sorted(found, key=lambda update: update["update_id"])
@@ -120,14 +137,36 @@ class FileInbox(Inbox):
             return
         left = self._left[path]
         left.discard(update_id)
-        if not left:
-            del self._left[path]
+        marks = path.with_suffix(".done")
+        if left:
+            # Not synced: a kill keeps it (the page cache survives); a power cut that undoes it
+            # only shows that runner where they are once more.
+            with marks.open("a") as done:
+                done.write(f"{update_id}\n")
+            return
+        del self._left[path]
+        for finished in (path, marks):
             with contextlib.suppress(FileNotFoundError):
-                path.unlink()  # not synced: if a power cut undoes it, the engine knows what it applied
+                finished.unlink()
 
     def _track(self, path: Path, batch: list[dict[str, Any]]) -> None:
         if path not in self._left:  # a batch seen again keeps what is already done
             ids = [update["update_id"] for update in batch]
-            self._left[path] = set(ids)
-            self._file_of.update(dict.fromkeys(ids, path))
             self._remember(ids)
+            done = done_marks(path)
+            self._left[path] = set(ids) - done
+            self._file_of.update((update_id, path) for update_id in ids if update_id not in done)
+            if not self._left[path]:  # all done before the last was removed: remove it now
+                del self._left[path]
+                for finished in (path, path.with_suffix(".done")):
+                    with contextlib.suppress(FileNotFoundError):
+                        finished.unlink()
+
+
+def done_marks(batch: Path) -> set[int]:
+    """The ids of a batch already handled (its .done file: one id a line, perhaps cut short)."""
+    try:
+        lines = batch.with_suffix(".done").read_text().split()
+    except FileNotFoundError:
+        return set()
+    return {int(line) for line in lines if line.lstrip("-").isdigit()}

@@ -7,7 +7,9 @@ real `Bot` still encodes the parameters and turns Telegram's refusals into its e
 would: to our bot's intake (`bot.intake.Intake`, kept in the inbox, then chat by chat) when the
 Application has one, else to `Application.process_update`. It also waits for the tasks the bot
 started for them (`Application.create_task`): when a wait returns, the bot has finished with
-everything the test did.
+everything the test did. While the bot handles an update, `testkit.telegram.REPLYING_TO` holds the
+update's number, so each message and answer it makes is tagged with the update it answers (and
+tasks started meanwhile, such as the bot's alerts, inherit it).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from telegram.error import NetworkError
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
-from testkit.telegram import FakeTelegram, Upload
+from testkit.telegram import REPLYING_TO, FakeTelegram, Upload
 
 BASE_URL = "inprocess://telegram/bot"  # for build_application's base_url; never resolved
 
@@ -70,7 +72,9 @@ class InProcessBot:
         self.handling = 0  # batches of updates being handled now (tests may wait from several tasks)
         self.tasks: set[asyncio.Task] = set()
         self._done = asyncio.Event()
+        self._numbers: dict[int, int | None] = {}  # id() of an Update being handled -> its number
         create_task = application.create_task
+        process_update = application.process_update
 
         def tracked(coroutine: Any, update: object = None, *, name: str | None = None) -> asyncio.Task:
             task = create_task(coroutine, update, name=name)
@@ -80,17 +84,32 @@ class InProcessBot:
 
         application.create_task = tracked  # the bot's background sends (alerts, announcements)
 
+        async def numbered(update: object) -> None:
+            replying = REPLYING_TO.set(self._numbers.get(id(update)))
+            try:
+                await process_update(update)
+            finally:
+                REPLYING_TO.reset(replying)
+
+        application.process_update = numbered  # what the intake calls for each update
+
     async def settle(self) -> None:
         """Handle every queued update and wait for all the bot started for them."""
         while True:
-            updates = self.telegram.take_updates()
-            if updates:
+            taken = self.telegram.take_updates()
+            if taken:
+                bot = self.application.bot  # each is JSON already, as from the wire (FakeTelegram._push)
+                updates = [Update.de_json(data, bot) for data in taken]
+                numbers = {id(update): self.telegram.number_of(data)
+                           for update, data in zip(updates, taken, strict=True)}
+                self._numbers.update(numbers)  # `updates` keeps them alive, so no id() is reused meanwhile
                 self.handling += 1
                 try:
-                    await self._handle([Update.de_json(json.loads(json.dumps(data)), self.application.bot)
-                                        for data in updates])  # through JSON, as from the wire
+                    await self._handle(updates)
                 finally:
                     self.handling -= 1
+                    for key in numbers:
+                        self._numbers.pop(key, None)
                     self._done.set()
             elif self.intake is not None and self.intake.busy:  # replaying what the inbox kept
                 await self.intake.drain()

@@ -37,22 +37,25 @@ REMINDER_SETUP = [
 ]
 
 
-def onboard_in_engine(coach, runner_id: int, steps=None) -> None:
+def onboard_in_engine(coach, runner_id: int, steps=None, *, invite: str = "", name: str = "") -> None:
     """Walk a runner through consent, `steps` (default: TYPICAL_RUNNER + REMINDER_SETUP) with the
-    engine directly, no Telegram: for benches and tests that need runners already onboarded."""
+    engine directly, no Telegram: for benches and tests that need runners already onboarded.
+    With `invite` (a challenge's code), they came by its link and join it, as `name`."""
     from conversations.messages import label_text
     from conversations.replies import Event
 
-    replies = coach.handle(runner_id, Event("command", "start")).replies
+    replies = coach.handle(runner_id, Event("command", "start", invite, name=name)).replies
 
     def tap(part: str) -> None:
         buttons = [button for row in replies[-1].buttons for button in row]
         data = next(button.data for button in buttons if part in label_text(button))
-        replies[:] = coach.handle(runner_id, Event("button", data)).replies
+        replies[:] = coach.handle(runner_id, Event("button", data, name=name)).replies
 
     tap("I understand and agree")
+    if invite:
+        tap("Join and share my check-ins")
     for action, value in steps if steps is not None else TYPICAL_RUNNER + REMINDER_SETUP:
         if action == "tap":
             tap(value)
         else:
-            replies[:] = coach.handle(runner_id, Event("text", value)).replies
+            replies[:] = coach.handle(runner_id, Event("text", value, name=name)).replies

@@ -9,20 +9,22 @@ editMessageText, answerCallbackQuery, sendDocument, sendPhoto) the way Telegram 
 included: HTML it cannot parse, texts too long or empty, unknown or blocked chats, "message is
 not modified", a callback query answered twice, getUpdates while a webhook is set (409
 Conflict), and (with `enforce_limits`) the flood limits. Failures can be injected (`fail_next`,
-`drop_next`); every call is recorded.
+`drop_next`, `hold_next`); every call is recorded. Update ids count up, and can be made to start
+again elsewhere (`restart_update_ids`), as Telegram does after a quiet week.
 
 It knows nothing of transports: `call()` takes one Bot API request and returns the recorded
 `ApiCall`. `testkit.http.LocalBotApi` serves it over HTTP (and posts the updates to the webhook
 the bot set); `testkit.inprocess` hands python-telegram-bot's requests to it directly. With a
 bot attached in-process (`driver`), every wait first lets the bot handle what is queued, so
-nothing here waits on the clock.
+nothing here waits on the clock, and each call the bot makes is tagged with the update it was
+handling (`reply_to`, set through `REPLYING_TO`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
+import functools
 import inspect
 import itertools
 import json
@@ -31,6 +33,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
 
@@ -71,6 +74,12 @@ class BotApiError(Exception):
 
 def _bad(description: str) -> BotApiError:
     return BotApiError(400, f"Bad Request: {description}")
+
+
+# The update the bot is handling, by its number (its place in `FakeTelegram.updates`): set by an
+# in-process driver around each update, so every call made for it records it as `reply_to`.
+# Over HTTP nothing sets it: the calls' `reply_to` is None.
+REPLYING_TO: ContextVar[int | None] = ContextVar("REPLYING_TO", default=None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -120,6 +129,7 @@ class ApiCall:
     result: Any = None
     error: str | None = None
     retry_after: int | None = None
+    reply_to: int | None = None  # the number of the update the bot was handling (in-process)
 
     @property
     def ok(self) -> bool:
@@ -145,6 +155,7 @@ class CallbackAnswer:
     data: str | None  # the answered query's callback_data
     user_id: int
     timestamp: float
+    reply_to: int | None = None  # the number of the update the bot was handling (in-process)
 
 
 @dataclass(slots=True, eq=False)
@@ -164,6 +175,7 @@ class BotMessage:
     timestamp: float
     edited: bool = False
     caption: str | None = None
+    reply_to: int | None = None  # the number of the update the bot was handling (in-process)
 
     @property
     def content(self) -> str:
@@ -307,7 +319,7 @@ class FakeTelegram:
 
         self.calls: list[ApiCall] = []
         self.stats = ApiStats()
-        self.updates: list[dict[str, Any]] = []  # every update ever pushed, in order
+        self.updates: list[dict[str, Any]] = []  # every update ever pushed; its place is its number
         self.callback_answers: list[CallbackAnswer] = []
         self.commands: dict[str, list[dict[str, str]]] = {}  # by scope and language (menu_key)
         self.server_errors: list[Exception] = []  # bugs in this simulation, shown on failures
@@ -315,7 +327,9 @@ class FakeTelegram:
         self._users: dict[int, dict[str, Any]] = {}
         self._chats: dict[int, _Chat] = {}
         self._pending: deque[dict[str, Any]] = deque()  # not confirmed (getUpdates offset) or handled
-        self._update_ids = itertools.count(100_000)
+        self._next_update_id = 100_000
+        self._restarted_at: int | None = None  # where ids last started again (restart_update_ids)
+        self._numbers: dict[int, int] = {}  # id() of each pushed update -> its number
         self._query_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._queries: dict[str, dict[str, Any]] = {}
@@ -381,6 +395,25 @@ class FakeTelegram:
         self.register_user(user_id, first_name, language_code)
         return FakeUser(self, user_id)
 
+    # ---------------------------------------------------------------- update ids
+
+    @property
+    def next_update_id(self) -> int:
+        """The id the next update will get."""
+        return self._next_update_id
+
+    def restart_update_ids(self, start: int) -> None:
+        """Ids start again at `start`, lower or higher, even at ids already used: "If there are no
+        new updates for at least a week, then identifier of the next update will be chosen
+        randomly instead of sequentially" (Bot API, Update). Telegram does it only after such a
+        quiet week, so a realistic test lets the bot finish everything first. A getUpdates offset
+        from before the restart confirms none of the new updates (Telegram still hands them out)."""
+        self._next_update_id = self._restarted_at = start
+
+    def number_of(self, update: Mapping[str, Any]) -> int | None:
+        """The update's number: its place in `updates` (unique, whatever its update_id)."""
+        return self._numbers.get(id(update))
+
     # ---------------------------------------------------------------- what users do
 
     def send_message(self, user_id: int, text: str, *, chat_type: str = "private",
@@ -411,7 +444,7 @@ class FakeTelegram:
         message.update(text=text, edit_date=int(time.time()))
         message.pop("entities", None)
         chat.transcript.append(f"{user_id} (edits {message_id}): {_short(text)}")
-        return self._push({"edited_message": copy.deepcopy(message)}, chat)
+        return self._push({"edited_message": message}, chat)
 
     def press_button(self, user_id: int, message_id: int, callback_data: str, *,
                      strict: bool = True) -> dict[str, Any]:
@@ -430,7 +463,7 @@ class FakeTelegram:
         labels = (b.get("text") for b in buttons if b.get("callback_data") == callback_data)
         label = next(labels, callback_data)
         chat.transcript.append(f"{user_id}: [tap {label!r}]")
-        query = {"id": query_id, "from": self.register_user(user_id), "message": copy.deepcopy(message),
+        query = {"id": query_id, "from": self.register_user(user_id), "message": message,
                  "chat_instance": str(chat.id), "data": callback_data}
         return self._push({"callback_query": query}, chat)
 
@@ -584,7 +617,7 @@ class FakeTelegram:
                    files: Mapping[str, Upload] | None = None) -> ApiCall:
         """Answer one Bot API request; the transport turns the recorded call into its reply."""
         name, handler = self._methods.get(method.lower(), (method, None))
-        call = ApiCall(name, params, dict(files or {}), time.time())
+        call = ApiCall(name, params, dict(files or {}), time.time(), reply_to=REPLYING_TO.get())
         if self.keep_calls:
             self.calls.append(call)
         self.stats.requests += 1
@@ -669,8 +702,11 @@ class FakeTelegram:
         return chat, message
 
     def _push(self, update: dict[str, Any], chat: _Chat) -> dict[str, Any]:
-        update = copy.deepcopy(update)  # as sent now: a later edit of the message is a new update
-        update["update_id"] = next(self._update_ids)
+        # As it goes out on the wire: JSON, and never changed by what happens to the message later.
+        update = json.loads(json.dumps(update))
+        update["update_id"] = self._next_update_id
+        self._next_update_id += 1
+        self._numbers[id(update)] = len(self.updates)  # kept alive by `updates`: the id stays its own
         self._pending.append(update)
         self.updates.append(update)
         chat.cursor = len(chat.records)  # the reply to this comes next
@@ -690,7 +726,9 @@ class FakeTelegram:
         generation = self._poll_generation
         self._wake_pollers()  # a newer poll ends an older one with 409, as on Telegram
         offset = int(p.get("offset") or 0)
-        if offset > 0:  # confirms everything before it
+        # An offset confirms everything before it; after a restart, only an offset among the new ids.
+        restarted = self._restarted_at
+        if offset > 0 and (restarted is None or restarted <= offset <= self._next_update_id):
             while self._pending and self._pending[0]["update_id"] < offset:
                 self._pending.popleft()
         limit = min(max(int(p.get("limit") or 100), 1), 100)
@@ -787,10 +825,9 @@ class FakeTelegram:
         if parse_mode is None or parse_mode == "":
             text = raw
         elif str(parse_mode).lower() == "html":
-            try:
-                text = parse_html(raw)
-            except HtmlError as error:
-                raise _bad(f"can't parse entities: {error}") from None
+            text, error = _parsed_html(raw)
+            if error is not None:
+                raise _bad(f"can't parse entities: {error}")
         else:
             raise _bad(f"unsupported parse_mode {parse_mode!r} (the simulation knows HTML only)")
         text = text.strip()  # as Telegram does
@@ -864,7 +901,8 @@ class FakeTelegram:
         html = p.get("text") if text is not None else p.get("caption")
         self.stats.messages_sent += 1
         self._record(chat, BotMessage(chat.id, message["message_id"], method, text, html, markup,
-                                      [file] if file else [], now, caption=caption))
+                                      [file] if file else [], now, caption=caption,
+                                      reply_to=REPLYING_TO.get()))
         return message
 
     def _record(self, chat: _Chat, record: BotMessage) -> None:
@@ -913,7 +951,8 @@ class FakeTelegram:
             message["reply_markup"] = markup
         self.stats.messages_edited += 1
         self._record(chat, BotMessage(chat.id, message["message_id"], "editMessageText", text, p.get("text"),
-                                      markup, previous.files, time.time(), edited=True))
+                                      markup, previous.files, time.time(), edited=True,
+                                      reply_to=REPLYING_TO.get()))
         return message
 
     def _answer_callback_query(self, p: dict[str, Any], _files: Any) -> bool:
@@ -925,7 +964,7 @@ class FakeTelegram:
             raise _bad("MESSAGE_TOO_LONG")
         query["answered"] = True
         answer = CallbackAnswer(query_id, p.get("text"), bool(p.get("show_alert")), query["data"],
-                                query["user_id"], time.time())
+                                query["user_id"], time.time(), REPLYING_TO.get())
         self.callback_answers.append(answer)
         future = self._answer_waiters.pop(query_id, None)
         if future is not None and not future.done():
@@ -1027,6 +1066,15 @@ class FakeUser:
 
 def _wanted(update: Mapping[str, Any], allowed: list[str] | None) -> bool:
     return allowed is None or any(kind in allowed for kind in update)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_html(raw: str) -> tuple[str, str | None]:
+    """`parse_html`, remembered: bots send the same screens again and again."""
+    try:
+        return parse_html(raw), None
+    except HtmlError as error:
+        return "", str(error)
 
 
 def _short(text: str | None, limit: int = 60) -> str:

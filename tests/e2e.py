@@ -47,9 +47,11 @@ class BotProcess:
     `webhook=True` `run --webhook`, listening on 127.0.0.1 at `port` (the same one after a
     restart, as a real deployment's URL stays the same)."""
 
-    def __init__(self, api: LocalBotApi, data_dir: Path, *, webhook: bool = False) -> None:
+    def __init__(self, api: LocalBotApi, data_dir: Path, *, webhook: bool = False,
+                 env: dict[str, str] | None = None) -> None:
         self.api = api
         self.data_dir = data_dir
+        self.env = env or {}  # more settings (a clinic file, the chat pace)
         self.port = free_port() if webhook else None
         self.process: subprocess.Popen | None = None
 
@@ -63,6 +65,7 @@ class BotProcess:
             TELEGRAM_BOT_TOKEN=self.api.token,
             TELEGRAM_API_BASE_URL=self.api.base_url,
             ACHILLES_DATA_DIR=str(self.data_dir),
+            **self.env,
         )
         command = [sys.executable, "-m", "bot", "run"]
         if self.webhook_url is not None:

@@ -200,6 +200,20 @@ def test_update_redelivered_after_a_crash_is_not_applied_twice_but_the_question_
     assert record["state"] == "side" and record["applied"] == [500]
 
 
+def test_an_update_id_seen_before_a_quiet_week_is_a_new_update(tmp_path):
+    """Telegram starts its ids again anywhere after a week without updates."""
+    moment = [datetime(2026, 11, 23, 9, tzinfo=UTC)]
+    coach = Engine(open_store(tmp_path / "data"), CLINIC, default_protocol(), lambda: moment[0])
+    phone = Phone(coach)
+    consent(phone)
+    phone.tap("None of these")
+    phone.send(Event("text", "38", update_id=500))
+    moment[0] += timedelta(days=8)
+    phone.send(Event("text", "Right", update_id=500))
+    assert "Did it start gradually" in phone.text
+    assert coach.store.load(RUNNER)["answers"]["side"] == "right"
+
+
 def test_cancel_pauses_and_start_resumes(phone):
     consent(phone)
     phone.tap("None of these")

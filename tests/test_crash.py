@@ -24,14 +24,19 @@ import asyncio
 import contextlib
 import json
 import random
+import re
+import shutil
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from conversations.replies import Event
+from storage.inbox import done_marks
 from testkit.http import LocalBotApi
 from testkit.telegram import FakeTelegram
-from tests.e2e import BotProcess, full_label, make_coach, running_bot
-from tests.runner_script import TYPICAL_RUNNER
+from tests.e2e import ROOT, BotProcess, full_label, make_coach, running_bot
+from tests.runner_script import TYPICAL_RUNNER, onboard_in_engine
 
 SEED = 6
 KILLS = 3
@@ -173,8 +178,10 @@ def kept_in_the_inbox(data_dir: Path) -> tuple[list[dict], set[int]]:
     """At the kill: the updates the inbox holds (the new bot hands each over again) and the ids
     it had received (Telegram's redelivery of those is dropped)."""
     inbox = data_dir / "inbox"
-    kept = [update for path in inbox.glob("[0-9]*.json") for update in json.loads(path.read_text())]
-    recent = json.loads((inbox / "recent.json").read_text()) if (inbox / "recent.json").exists() else []
+    kept = [update for path in inbox.glob("[0-9]*.json") for update in json.loads(path.read_text())
+            if update["update_id"] not in done_marks(path)]
+    recent_file = inbox / "recent.json"
+    recent = json.loads(recent_file.read_text())["ids"] if recent_file.exists() else []
     return kept, {*recent, *(update["update_id"] for update in kept)}
 
 
@@ -203,7 +210,7 @@ async def test_bot_killed_at_random_moments_loses_no_acknowledged_answer(bot_api
     rng = random.Random(SEED)
     data = tmp_path / "data"
     runners = [Runner(bot_api, runner_id) for runner_id in RUNNERS]
-    bot = BotProcess(bot_api, data)
+    bot = BotProcess(bot_api, data, env={"TELEGRAM_CHAT_PACE": "0"})  # the local server sets no limits
     await bot.start()
     try:
         for _ in range(KILLS):
@@ -238,3 +245,109 @@ async def test_bot_killed_at_random_moments_loses_no_acknowledged_answer(bot_api
         assert every_file_parses(data) == []
     finally:
         bot.kill()  # nothing left to check; a graceful stop would wait out the long poll
+
+
+# --- a burst: one chat floods, others answer and raise red flags, reminders fall due ----------
+
+ADMIN = 9000
+FLOODER = 7100
+PARTICIPANTS = (7101, 7102, 7103)
+FLOOD = 40  # messages the flooder sends at once, each round
+CLINIC_FORM = "name: Spring\nstart: {start}\nweeks: 6\nplaces: 20"
+REMINDER = "Good morning"
+ALERT = "Red flag in Spring"
+
+
+def clinic_file(tmp_path: Path) -> Path:
+    """The example clinic, with an admin who runs a challenge."""
+    text = (ROOT / "clinic.example.toml").read_text().replace("admin_ids = []", f"admin_ids = [{ADMIN}]")
+    path = tmp_path / "clinic.toml"
+    path.write_text(text)
+    return path
+
+
+def due_a_little_while_ago() -> str:
+    """A reminder time today (UTC) that has just passed: due at the bot's first look."""
+    now = datetime.now(UTC)
+    return max(now - timedelta(minutes=5), now.replace(hour=0, minute=0)).strftime("%H:%M")
+
+
+def prepare(data: Path) -> None:
+    """Before the bot starts: a challenge with three participants and a flooder, each onboarded
+    with a daily reminder that has just fallen due (the schedule index rebuilt at start-up)."""
+    coach = make_coach(data, admins=(ADMIN,))
+    coach.handle(ADMIN, Event("command", "newchallenge", CLINIC_FORM.format(start=date.today())))
+    [code] = [challenge["code"] for challenge in coach.store.challenges()]
+    reminder = [("say", due_a_little_while_ago()), ("tap", "UTC"), ("tap", "Done")]
+    onboard_in_engine(coach, FLOODER, TYPICAL_RUNNER + reminder)
+    for runner_id in PARTICIPANTS:
+        onboard_in_engine(coach, runner_id, TYPICAL_RUNNER + reminder, invite=code, name=f"P{runner_id}")
+    coach.store.close()
+    shutil.rmtree(data / "wakeups")  # rebuilt at start-up, looking back for what is due
+
+
+async def red_flag(api: LocalBotApi, runner_id: int) -> None:
+    """A participant writes of a pop, then confirms it on the safety question."""
+    mark = push(api, runner_id, "say", "I felt a pop in my heel")
+    await api.wait_for_message(runner_id, since=mark, timeout=REPLY_TIMEOUT)
+    mark = push(api, runner_id, "tap", "Yes, this happened")
+    await api.wait_for_message(runner_id, since=mark, timeout=REPLY_TIMEOUT)
+
+
+async def test_bot_killed_during_a_burst_applies_every_update_and_sends_nothing_twice(bot_api, tmp_path):
+    data = tmp_path / "data"
+    prepare(data)
+    rng = random.Random(SEED)
+    env = {"ACHILLES_CLINIC_FILE": str(clinic_file(tmp_path)), "TELEGRAM_CHAT_PACE": "0"}
+    for chat in (ADMIN, FLOODER, *PARTICIPANTS):
+        bot_api.register_chat(chat)  # they have talked to the bot before (over the engine, here)
+    bot = BotProcess(bot_api, data, env=env)
+    await bot.start()
+    for chat in (FLOODER, *PARTICIPANTS):  # the reminders due go out at the first look, once
+        await bot_api.wait_for_message(chat, since=0, timeout=REPLY_TIMEOUT)
+    flooded = 0
+    try:
+        for participant in PARTICIPANTS:  # three kills, each at a random moment of a burst
+            mark = bot_api.mark(FLOODER)
+            for index in range(FLOOD):
+                bot_api.send_message(FLOODER, f"hello {flooded + index}")
+            flooded += FLOOD
+            work = asyncio.ensure_future(red_flag(bot_api, participant))
+            # Killed mid-flood: the whole burst is confirmed to Telegram, only part of it answered.
+            await bot_api.wait_for_message(FLOODER, since=mark, count=rng.randint(1, FLOOD // 2),
+                                           timeout=REPLY_TIMEOUT)
+            await asyncio.sleep(rng.uniform(0, 0.05))
+            bot.kill()
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError, AssertionError):
+                await work
+            await bot.start()
+            await everything_answered(bot_api)
+            if coach_state(data, participant) != "urgent":  # the kill came first: they say it again
+                await red_flag(bot_api, participant)
+                await everything_answered(bot_api)
+    finally:
+        bot.kill()
+
+    answers = [m.text for m in bot_api.messages_to(FLOODER) if m.text and "Good morning" not in m.text]
+    assert FLOOD * 3 <= len(answers) <= FLOOD * 3 + 3, "each message answered (at most one again per kill)"
+    alerts = [m.text for m in bot_api.messages_to(ADMIN) if ALERT in (m.text or "")]
+    assert sorted(text.count("P7") for text in alerts) == [1, 1, 1]
+    assert {f"P{p}" for p in PARTICIPANTS} == {name for text in alerts for name in re.findall(r"P7\d+", text)}
+    for chat in (FLOODER, *PARTICIPANTS):  # three restarts, each looking for what is due: none again
+        assert len([m for m in bot_api.messages_to(chat) if REMINDER in (m.text or "")]) == 1, chat
+
+
+def coach_state(data: Path, runner_id: int) -> str | None:
+    record = stored(data, runner_id)
+    return record["state"] if record else None
+
+
+async def everything_answered(api: LocalBotApi) -> None:
+    """Until Telegram holds nothing back and the bot has gone quiet."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + REPLY_TIMEOUT
+    while api.pending_updates:
+        assert loop.time() < deadline, "the restarted bot did not take the pending updates"
+        await asyncio.sleep(0.02)
+    await api.settle(timeout=REPLY_TIMEOUT, quiet=0.3)

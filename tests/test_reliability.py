@@ -291,3 +291,37 @@ def test_a_name_written_as_a_formula_stays_text_in_the_clinics_csv():
     assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells if cell[:1] not in "0123456789")
     assert any("HYPERLINK" in cell for cell in cells)
 
+
+
+# --- found by the fuzz test ---------------------------------------------------------------------
+
+
+def test_forged_taps_with_other_digits_are_stale_not_a_failure(tmp_path):
+    coach = make_coach(tmp_path / "data")
+    onboard_in_engine(coach, 7201, steps=[])  # at the safety question
+    for forged in ("²|x", "①|t3", "46|t²", "1|s²"):
+        replies = coach.handle(7201, Event("button", forged)).replies
+        assert [reply.notice for reply in replies] == ["common/stale_button.j2"], forged
+
+
+def test_back_after_pausing_the_questions_shows_the_question_before(tmp_path):
+    coach = make_coach(tmp_path / "data")
+    onboard_in_engine(coach, 7202, steps=[("tap", "None of these"), ("say", "38")])
+    coach.handle(7202, Event("command", "cancel"))
+    replies = coach.handle(7202, Event("command", "back")).replies
+    assert [reply.template for reply in replies][-1] == "questions/age.j2"
+
+
+async def test_a_tap_under_a_file_gets_a_new_message_not_an_edit(telegram, tmp_path):
+    async with running_bot(telegram, make_coach(tmp_path / "data")):
+        ann = telegram.user(7203)
+        await say(ann, "/start")
+        await tap(ann, "I understand and agree")
+        await say(ann, "/export")  # a file, under which a stale keyboard's data arrives
+        document = ann.inbox[-1]
+        pop = button_data(ann, "snap", [m for m in ann.inbox if m.inline_keyboard][-1])
+        mark = telegram.mark(ann.id)
+        telegram.press_button(ann.id, document.message_id, pop, strict=False)
+        await quiet(telegram)
+    shown = texts_since(ann, mark)
+    assert len(shown) == 1 and "Safety first" in shown[0] and APOLOGY not in shown[0]

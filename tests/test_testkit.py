@@ -138,6 +138,34 @@ async def test_updates_queued_together_are_handled_together_as_polling_would(tel
     assert [m.text for m in telegram.messages_to(ANA)] == ["went"]
 
 
+async def test_each_message_and_answer_names_the_update_it_answered(telegram, app):
+    telegram.register_chat(BEN)
+    tell = telegram.send_message(ANA, "/tell ben")
+    menu = telegram.send_message(BEN, "/menu")
+    await telegram.settle()
+    question = next(m for m in telegram.messages_to(BEN) if m.buttons)
+    tap = telegram.press_button(BEN, question.message_id, "pain:no")
+    await telegram.settle()
+    number = telegram.number_of
+    assert [(m.text, m.reply_to) for m in telegram.messages_to(ANA)] == [("Telling Ben", number(tell))]
+    assert {(m.text, m.reply_to) for m in telegram.messages_to(BEN)} == {
+        ("Ana says hi", number(tell)),  # sent by a task the bot started for Ana's update
+        ("Did your heel hurt today?", number(menu)), ("You answered no", number(tap))}
+    assert telegram.callback_answers[-1].reply_to == number(tap) == 2
+
+
+async def test_update_ids_start_again_anywhere_and_each_update_is_still_handled(telegram, app):
+    first = telegram.send_message(ANA, "one")
+    telegram.restart_update_ids(first["update_id"])  # even on an id used before
+    again = telegram.send_message(BEN, "two")
+    lower = telegram.send_message(BEN, "three")
+    await telegram.settle()
+    assert [u["update_id"] for u in (first, again, lower)] == [first["update_id"], first["update_id"],
+                                                              first["update_id"] + 1]
+    assert [m.text for m in telegram.messages_to(BEN)] == ["two", "three"]
+    assert telegram.next_update_id == first["update_id"] + 2
+
+
 async def test_in_process_a_missing_reply_fails_at_once_with_the_conversation(telegram):
     telegram.user(ANA, first_name="Ana").send("anyone there?")  # no bot is running
     loop = asyncio.get_running_loop()
@@ -490,3 +518,19 @@ async def test_a_webhook_that_is_down_drops_the_connection_or_never_answers_gets
     after_start = [d.status for d in api.deliveries[-3:]]
     assert after_start == [0, 0, 200] and delivered.update_id == update["update_id"]
     assert info.pending_update_count == 0
+
+
+async def test_after_ids_start_again_lower_an_old_offset_confirms_none_of_the_new(bot_api: LocalBotApi):
+    url = f"{bot_api.base_url}{bot_api.token}/getUpdates"
+    old = bot_api.send_message(ANA, "before the quiet week")
+    async with aiohttp.ClientSession() as http:
+
+        async def get_updates(**params: int) -> dict:
+            return await (await http.post(url, data={k: str(v) for k, v in params.items()})).json()
+
+        assert (await get_updates(offset=old["update_id"] + 1))["result"] == []  # confirmed
+        bot_api.restart_update_ids(7)
+        new = bot_api.send_message(ANA, "after it")
+        handed = await get_updates(offset=old["update_id"] + 1)  # the offset the bot still holds
+        assert [u["update_id"] for u in handed["result"]] == [new["update_id"]] == [7]
+        assert (await get_updates(offset=8))["result"] == []
