@@ -104,21 +104,22 @@ def _draw_progress(
     figure.set_layout_engine("tight", pad=0.6, h_pad=0.8)
     figure.suptitle(labels.title, fontsize=15, fontweight="bold", color=INK, x=0.01, ha="left")
     if visa:
-        top, middle, bottom = figure.subplots(3, 1, sharex=True, height_ratios=[3, 2, 1.3])
+        top, middle, bottom = figure.subplots(3, 1, height_ratios=[3, 2, 1.3])
         panels = [top, middle, bottom]
         _retest_panel(middle, labels, retests, start, today)
         _visa_panel(bottom, labels, visa, start, today)
     else:
-        top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+        top, bottom = figure.subplots(2, 1, height_ratios=[3, 2])
         panels = [top, bottom]
         _retest_panel(bottom, labels, retests, start, today)
     _pain_panel(top, labels, checkins, days)
     for axes in panels:
         _phase_lines(axes, labels, phases, start, today, annotate=axes is top)
-    top.set_xlim(_noon(start) - timedelta(days=1), _noon(today))  # half a day either side
-    _date_axis(bottom, labels, len(days))
-    for axes in panels[:-1]:
-        axes.tick_params(axis="x", labelbottom=False)
+    # The panels share the days but not their tickers: the day marks (drawing each one costs)
+    # then go on the bottom panel only, and the others carry the dated ticks without labels.
+    for axes in panels:
+        axes.set_xlim(_noon(start) - timedelta(days=1), _noon(today))  # half a day either side
+        _date_axis(axes, labels, len(days), labelled=axes is bottom)
     _legend(top, _pain_legend(labels, checkins, with_phases=bool(phases)))
 
 
@@ -347,7 +348,7 @@ def _legend(axes: Axes, handles: list) -> None:
     )
 
 
-def _date_axis(axes: Axes, labels: object, n_days: int) -> None:
+def _date_axis(axes: Axes, labels: object, n_days: int, *, labelled: bool) -> None:
     def label(value: float, _position: int) -> str:
         day = num2date(value)
         return labels.date_format.format(day=day.day, month=labels.months[day.month - 1])
@@ -355,6 +356,9 @@ def _date_axis(axes: Axes, labels: object, n_days: int) -> None:
     locator = AutoDateLocator(minticks=4, maxticks=8)
     locator.intervald["DAILY"] = [1, 2, 7, 14]  # whole days and weeks, never 3 or 4
     axes.xaxis.set_major_locator(locator)
+    if not labelled:
+        axes.tick_params(axis="x", labelbottom=False)
+        return
     axes.xaxis.set_major_formatter(FuncFormatter(label))
     if n_days <= 62:
         axes.xaxis.set_minor_locator(DayLocator())

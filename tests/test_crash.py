@@ -326,6 +326,8 @@ async def test_bot_killed_during_a_burst_applies_every_update_and_sends_nothing_
             if coach_state(data, participant) != "urgent":  # the kill came first: they say it again
                 await red_flag(bot_api, participant)
                 await everything_answered(bot_api)
+        await alerts_arrived(bot_api, len(PARTICIPANTS))  # sent beside the replies, maybe a little later
+        await everything_answered(bot_api)
     finally:
         bot.kill()
 
@@ -341,6 +343,15 @@ async def test_bot_killed_during_a_burst_applies_every_update_and_sends_nothing_
 def coach_state(data: Path, runner_id: int) -> str | None:
     record = stored(data, runner_id)
     return record["state"] if record else None
+
+
+async def alerts_arrived(api: LocalBotApi, count: int) -> None:
+    """Until the clinic's admin holds `count` red-flag alerts (fails after REPLY_TIMEOUT)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + REPLY_TIMEOUT
+    while len([m for m in api.messages_to(ADMIN) if ALERT in (m.text or "")]) < count:
+        assert loop.time() < deadline, "a red-flag alert never reached the clinic"
+        await asyncio.sleep(0.05)
 
 
 async def everything_answered(api: LocalBotApi) -> None:

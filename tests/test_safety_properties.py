@@ -1,8 +1,11 @@
 """Clinical safety over random answer sets: the brief's rules hold for every runner, not only for
 the vignettes. Each property says what a runner could otherwise be harmed by."""
 
+import itertools
+import json
 from datetime import date, timedelta
 from functools import cache
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +19,7 @@ from conversations.triage import assess, calm_signs
 from tests.strategies import answers
 
 PROTOCOL = default_protocol()
+VIGNETTES = Path(__file__).parent / "vignettes"
 MONDAY = date(2026, 11, 23)
 NO_URGENT_FLAG = st.lists(st.sampled_from(OTHER_FLAGS), unique=True, max_size=2)
 PHASE_WORDS = ("phase", "To move on", *(p.name for p in PROTOCOL.phases))
@@ -73,15 +77,33 @@ capacity_heavy = answers(red_flags=NO_URGENT_FLAG).flatmap(
 )
 
 
-@given(capacity_heavy)
-@settings(max_examples=1500)
-def test_r1_fires_from_the_heel_raise_test_exactly_as_the_brief_states(data):
+def assert_r1_as_the_brief_states(data: dict) -> None:
     assessment = assess(parse_answers(data))
     fired = {reason.rule for reason in assessment.reasons}
-    assert ("R1" in fired) == rupture_by_the_test(data)
+    assert ("R1" in fired) == rupture_by_the_test(data), data
     if rupture_by_the_test(data):
         assert (assessment.triage, assessment.referral, assessment.phase) == ("urgent", "today", None)
         assert assessment.running == "stop"
+
+
+@given(capacity_heavy)
+@settings(max_examples=400)
+def test_r1_fires_from_the_heel_raise_test_exactly_as_the_brief_states(data):
+    assert_r1_as_the_brief_states(data)
+
+
+def test_r1_over_every_heel_raise_result_on_every_public_runner():
+    """Every onset, raise count (0-40) and other side (untested, 0-40), on each public vignette's
+    other answers with its red flags taken away: both sides of every threshold, exhaustively."""
+    public = json.loads((VIGNETTES / "public.json").read_text())["vignettes"]
+    for vignette in public:
+        background = {**vignette["answers"], "red_flags": []}
+        background.pop("heel_raises_other_side", None)
+        for onset, reps, other in itertools.product(("sudden", "gradual"), range(41), [None, *range(41)]):
+            data = {**background, "onset": onset, "heel_raises": {**background["heel_raises"], "reps": reps}}
+            if other is not None:
+                data["heel_raises_other_side"] = other
+            assert_r1_as_the_brief_states(data)
 
 
 calm_runner = answers(red_flags=NO_URGENT_FLAG).filter(lambda d: bool(calm_signs(parse_answers(d))))
@@ -116,7 +138,7 @@ def test_unsure_and_insertional_never_get_a_below_level_drop(data):
 
 
 @given(answers(red_flags=NO_URGENT_FLAG))
-@settings(max_examples=800)
+@settings(max_examples=500)
 def test_a_referral_first_screen_never_contains_a_phase_placement(data):
     assessment = assess(parse_answers(data))
     if assessment.phase is not None or assessment.triage != "refer":

@@ -25,7 +25,7 @@ def test_any_safety_flag_sends_to_care_today_with_no_programme(data):
 
 
 @given(answers())
-@settings(max_examples=500)
+@settings(max_examples=300)
 def test_engine_never_raises_and_always_explains(data):
     assessment = assess(parse_answers(data))
     assert assessment.reasons, "every assessment gives its reasons"

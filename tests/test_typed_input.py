@@ -53,7 +53,7 @@ def test_the_real_ranges_of_the_brief():
 
 
 @given(st.sampled_from(sorted(BY_ID)), anything)
-@settings(max_examples=3000)
+@settings(max_examples=1200)
 def test_any_typed_text_is_read_or_refused_with_a_reason(question_id, text):
     question = BY_ID[question_id]
     try:
@@ -99,7 +99,7 @@ TYPICAL_STORED = {
 
 
 @given(st.sampled_from([q for q in QUESTIONS if q.kind in ("number", "pain")]), numbers_as_text)
-@settings(max_examples=1500)
+@settings(max_examples=600)
 def test_every_number_the_questionnaire_accepts_is_accepted_by_the_assessment(question, text):
     try:
         value = read_text(question, text)
