@@ -22,7 +22,6 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from pydantic_core import to_jsonable_python
-from timezonefinder import TimezoneFinder
 
 from conversations import (
     clinic_desk,
@@ -405,5 +404,9 @@ def located(turn: Turn, where: str) -> None:
 
 
 @cache
-def timezone_finder() -> TimezoneFinder:
+def timezone_finder():
+    """Loaded the first time a runner shares a location: numpy and the zone maps cost every
+    start-up a tenth of a second otherwise."""
+    from timezonefinder import TimezoneFinder
+
     return TimezoneFinder()

@@ -13,6 +13,8 @@ the fixed parts leave no room for a week of rows the whole page is drawn again i
 
 from __future__ import annotations
 
+import hashlib
+import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import astuple, dataclass
@@ -33,6 +35,7 @@ from conversations.intake import QUESTIONS, Question
 from conversations.messages import DEFAULT_LANGUAGE, option_labels, reason_text, render_text, template_module
 from conversations.protocol import Protocol
 from conversations.thresholds import THRESHOLDS as T
+from storage.atomic import atomic_write
 
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FONT = "DejaVu"
@@ -312,24 +315,40 @@ def _number(value: float) -> str:
 
 
 # The scripts a runner's name and the page's words are likely to be in. DejaVu has six thousand
-# glyphs; fpdf2 reads a whole font file for every document, so each page embeds this subset
-# (made once per process), and anything outside it goes to the fallback font.
+# glyphs; fpdf2 reads a whole font file for every document, so each page embeds this subset, and
+# anything outside it goes to the fallback font. Cutting a font takes a second or two, so the cut
+# is kept on disk (FONT_CACHE, named for what it was cut from) and made once per machine.
 KEPT = [*range(0x20, 0x250), *range(0x370, 0x530), *range(0x1E00, 0x1F00), *range(0x2000, 0x2BFF)]
+FONT_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "achilles-coach"
 
 
 @cache
 def _faces() -> dict[str, str]:
     """DejaVu Sans, regular and bold, cut down to the kept characters, as font files."""
-    folder = Path(tempfile.mkdtemp(prefix="achilles-fonts-"))
-    faces = {}
-    for style, name in (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf")):
-        font = TTFont(FONT_DIR / name)
+    return {style: _cut(name, KEPT) for style, name in (("", "DejaVuSans.ttf"), ("B", "DejaVuSans-Bold.ttf"))}
+
+
+def _cut(name: str, unicodes: list[int]) -> str:
+    """The path of matplotlib's font `name` cut down to `unicodes`, from the cache if there."""
+    source = FONT_DIR / name
+    key = hashlib.sha256(f"{source}:{source.stat().st_mtime_ns}:{unicodes}".encode()).hexdigest()[:16]
+    for folder in (FONT_CACHE, Path(tempfile.gettempdir()) / f"achilles-coach-{os.getuid()}"):
+        path = folder / f"{source.stem}-{key}.ttf"
+        if path.exists():
+            return str(path)
+        font = TTFont(source)
         subsetter = Subsetter(_subset_options())
-        subsetter.populate(unicodes=KEPT)
+        subsetter.populate(unicodes=unicodes)
         subsetter.subset(font)
-        faces[style] = str(folder / name)
-        font.save(faces[style])
-    return faces
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = BytesIO()
+            font.save(saved)
+            atomic_write(path, saved.getvalue(), durable=False)  # two processes may race: both whole
+            return str(path)
+        except OSError:  # a read-only home: the temp folder then
+            continue
+    raise OSError(f"no folder to keep the cut of {name} in")
 
 
 def _subset_options() -> Options:
@@ -379,13 +398,7 @@ def _fallback_face(missing: frozenset[int]) -> str | None:
 
 @cache
 def _emoji_face() -> str:
-    font = TTFont(FONT_DIR / "LastResortHE-Regular.ttf")
-    subsetter = Subsetter(_subset_options())
-    subsetter.populate(unicodes=EMOJI)
-    subsetter.subset(font)
-    path = str(Path(_faces()[""]).with_name("LastResort-emoji.ttf"))
-    font.save(path)
-    return path
+    return _cut("LastResortHE-Regular.ttf", EMOJI)
 
 
 class _Page(FPDF):
