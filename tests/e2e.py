@@ -26,6 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 WEBHOOK_SECRET = "e2e-webhook_secret"
 
 
+async def until(condition, failure: str, timeout: float) -> None:
+    """Wait (polling) until `condition()` holds; fails with `failure` after `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, failure
+        await asyncio.sleep(0.02)
+
+
 def free_port() -> int:
     """A port nothing listens on now (the OS's pick), for a webhook on 127.0.0.1."""
     with socket.socket() as probe:

@@ -35,7 +35,7 @@ from conversations.replies import Event
 from storage.inbox import done_marks
 from testkit.http import LocalBotApi
 from testkit.telegram import FakeTelegram
-from tests.e2e import ROOT, BotProcess, full_label, make_coach, running_bot
+from tests.e2e import ROOT, BotProcess, full_label, make_coach, running_bot, until
 from tests.runner_script import TYPICAL_RUNNER, onboard_in_engine
 
 SEED = 6
@@ -193,11 +193,9 @@ async def restarted_bot_answered(api: LocalBotApi, killed_at: int, marks: dict[i
                                  kept: list[dict], received: set[int]) -> None:
     """Wait until the new bot has answered what the killed one left: each update in the inbox,
     and each Telegram delivered again that the killed one never received (one message each)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + REPLY_TIMEOUT
-    while api.pending_updates:  # the server's count; the new bot's second poll confirms them
-        assert loop.time() < deadline, "the restarted bot did not take the pending updates"
-        await asyncio.sleep(0.02)
+    # The server's count; the new bot's second poll confirms them.
+    await until(lambda: not api.pending_updates, "the restarted bot did not take the pending updates",
+                REPLY_TIMEOUT)
     delivered_again = {update["update_id"]: update for call in api.calls[killed_at:]
                        if call.method == "getUpdates" and call.result for update in call.result}
     unanswered = kept + [update for update_id, update in delivered_again.items() if update_id not in received]
@@ -347,18 +345,12 @@ def coach_state(data: Path, runner_id: int) -> str | None:
 
 async def alerts_arrived(api: LocalBotApi, count: int) -> None:
     """Until the clinic's admin holds `count` red-flag alerts (fails after REPLY_TIMEOUT)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + REPLY_TIMEOUT
-    while len([m for m in api.messages_to(ADMIN) if ALERT in (m.text or "")]) < count:
-        assert loop.time() < deadline, "a red-flag alert never reached the clinic"
-        await asyncio.sleep(0.05)
+    await until(lambda: len([m for m in api.messages_to(ADMIN) if ALERT in (m.text or "")]) >= count,
+                "a red-flag alert never reached the clinic", REPLY_TIMEOUT)
 
 
 async def everything_answered(api: LocalBotApi) -> None:
     """Until Telegram holds nothing back and the bot has gone quiet."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + REPLY_TIMEOUT
-    while api.pending_updates:
-        assert loop.time() < deadline, "the restarted bot did not take the pending updates"
-        await asyncio.sleep(0.02)
+    await until(lambda: not api.pending_updates, "the restarted bot did not take the pending updates",
+                REPLY_TIMEOUT)
     await api.settle(timeout=REPLY_TIMEOUT, quiet=0.3)

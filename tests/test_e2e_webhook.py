@@ -34,7 +34,7 @@ from conversations.engine import Engine
 from testkit.http import LocalBotApi, WebhookDelivery
 from testkit.story import serving
 from testkit.telegram import FakeTelegram
-from tests.e2e import BotProcess, free_port, make_coach, quiet, running_bot, say, seen_text, tap
+from tests.e2e import BotProcess, free_port, make_coach, quiet, running_bot, say, seen_text, tap, until
 from tests.runner_script import TYPICAL_RUNNER
 from tests.test_crash import (
     Point,
@@ -172,11 +172,8 @@ async def a_post_waiting(api: LocalBotApi) -> WebhookDelivery:
 
 
 async def everything_delivered(api: LocalBotApi) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + REPLY_TIMEOUT
-    while api.pending_updates:
-        assert loop.time() < deadline, "Telegram still holds updates the bot did not take"
-        await asyncio.sleep(0.02)
+    await until(lambda: not api.pending_updates, "Telegram still holds updates the bot did not take",
+                REPLY_TIMEOUT)
 
 
 # ---------------------------------------------------------------- killed at random moments
