@@ -32,13 +32,23 @@ from testkit.http import LocalBotApi
 from testkit.inprocess import BASE_URL, InProcessRequest, running_in_process
 from testkit.telegram import FakeTelegram, FakeUser
 
+A_MONDAY_MORNING = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+def real_time() -> datetime:
+    """The clock of a bot run as its own process: for a reference run or data it will compare with."""
+    return datetime.now(UTC)
+
 
 def make_coach(
     data_dir: Path, now: Callable[[], datetime] | None = None, admins: tuple[int, ...] = ()
 ) -> Engine:
-    """The engine on a data dir, with the example clinic (`admins` as its admin ids)."""
+    """The engine on a data dir, with the example clinic (`admins` as its admin ids).
+
+    Without `now`, the engine's clock stands still on a Monday morning: what a plan shows depends
+    on the weekday (strength days, rest days), and a story must read the same every day it runs."""
     clinic = load_clinic().model_copy(update={"admin_ids": list(admins)})
-    return Engine(open_store(data_dir), clinic, default_protocol(), now or (lambda: datetime.now(UTC)))
+    return Engine(open_store(data_dir), clinic, default_protocol(), now or (lambda: A_MONDAY_MORNING))
 
 
 @contextlib.asynccontextmanager

@@ -15,11 +15,21 @@ import sys
 from pathlib import Path
 
 from testkit.http import LocalBotApi
-from testkit.story import follow, full_label, make_coach, quiet, running_bot, say, seen_text, tap
+from testkit.story import (
+    follow,
+    full_label,
+    make_coach,
+    quiet,
+    real_time,
+    running_bot,
+    say,
+    seen_text,
+    tap,
+)
 
 __all__ = [
-    "BotProcess", "follow", "free_port", "full_label", "make_coach", "quiet", "running_bot", "say",
-    "seen_text", "tap",
+    "BotProcess", "follow", "free_port", "full_label", "make_coach", "quiet", "real_time",
+    "running_bot", "say", "seen_text", "tap",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent

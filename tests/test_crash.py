@@ -35,7 +35,7 @@ from conversations.replies import Event
 from storage.inbox import done_marks
 from testkit.http import LocalBotApi
 from testkit.telegram import FakeTelegram
-from tests.e2e import ROOT, BotProcess, full_label, make_coach, running_bot, until
+from tests.e2e import ROOT, BotProcess, full_label, make_coach, real_time, running_bot, until
 from tests.runner_script import TYPICAL_RUNNER, onboard_in_engine
 
 SEED = 6
@@ -80,7 +80,7 @@ async def step(api: FakeTelegram, runner_id: int, action: str, value: str) -> st
 
 async def reference_run(data_dir: Path) -> list[Point]:
     """The script once, in-process and with nothing going wrong."""
-    coach = make_coach(data_dir)
+    coach = make_coach(data_dir, real_time)
     points = []
     api = FakeTelegram()
     async with running_bot(api, coach):
@@ -273,7 +273,7 @@ def due_a_little_while_ago() -> str:
 def prepare(data: Path) -> None:
     """Before the bot starts: a challenge with three participants and a flooder, each onboarded
     with a daily reminder that has just fallen due (the schedule index rebuilt at start-up)."""
-    coach = make_coach(data, admins=(ADMIN,))
+    coach = make_coach(data, real_time, admins=(ADMIN,))
     coach.handle(ADMIN, Event("command", "newchallenge", CLINIC_FORM.format(start=date.today())))
     [code] = [challenge["code"] for challenge in coach.store.challenges()]
     reminder = [("say", due_a_little_while_ago()), ("tap", "UTC"), ("tap", "Done")]

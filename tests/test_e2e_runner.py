@@ -4,7 +4,7 @@ bot as its own process for the SIGKILL test."""
 
 import json
 
-from tests.e2e import BotProcess, follow, make_coach, quiet, running_bot, say, seen_text, tap
+from tests.e2e import BotProcess, follow, make_coach, quiet, real_time, running_bot, say, seen_text, tap
 from tests.runner_script import REMINDER_SETUP, TYPICAL_RUNNER, onboard_in_engine
 
 CLINIC_PHONE = "+44 20 7946 0000"
@@ -77,7 +77,7 @@ async def test_bot_killed_mid_questionnaire_resumes_at_the_same_question(bot_api
     starts past the consent (through the engine) and the story is short; the restarted bot's way
     on to the plan is the next test's."""
     data = tmp_path / "data"
-    before = make_coach(data)
+    before = make_coach(data, real_time)
     onboard_in_engine(before, 1004, steps=TYPICAL_RUNNER[:1])  # consent and the safety screen
     before.store.close()
     bot = BotProcess(bot_api, data)

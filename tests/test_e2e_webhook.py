@@ -34,7 +34,18 @@ from conversations.engine import Engine
 from testkit.http import LocalBotApi, WebhookDelivery
 from testkit.story import serving
 from testkit.telegram import FakeTelegram
-from tests.e2e import BotProcess, free_port, make_coach, quiet, running_bot, say, seen_text, tap, until
+from tests.e2e import (
+    BotProcess,
+    free_port,
+    make_coach,
+    quiet,
+    real_time,
+    running_bot,
+    say,
+    seen_text,
+    tap,
+    until,
+)
 from tests.runner_script import TYPICAL_RUNNER
 from tests.test_crash import (
     Point,
@@ -189,7 +200,7 @@ KILLS = ("on_a_200", "post_unanswered", "anywhere")
 
 async def reference_points(data_dir: Path) -> list[Point]:
     """The script once, in-process, nothing going wrong: the record after each step."""
-    coach = make_coach(data_dir)
+    coach = make_coach(data_dir, real_time)
     telegram = FakeTelegram()
     points = []
     async with running_bot(telegram, coach):
