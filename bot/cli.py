@@ -121,7 +121,6 @@ def build_engine(settings: Settings, protocol: Protocol) -> Engine:
 
 def configure_logging() -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines contain the token
     logging.getLogger("transitions").setLevel(logging.WARNING)
 
 

@@ -16,9 +16,9 @@ import hmac
 import logging
 import secrets
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
-import httpx
+import aiohttp
+from aiohttp import web
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
@@ -40,8 +40,9 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.request import BaseRequest
 
+from bot.bot_api_client import AiohttpRequest
 from bot.intake import EngineThread, Intake
 from bot.scheduler import ReminderScheduler
 from conversations.engine import COMMANDS, Engine
@@ -56,9 +57,6 @@ from conversations.messages import (
 )
 from conversations.replies import Drawing, Event, Reply
 
-if TYPE_CHECKING:
-    from aiohttp import web
-
 log = logging.getLogger(__name__)
 TICK_SECONDS = 20  # how often the reminder scheduler looks for what has fallen due
 RETRY_PAUSES = (1, 2, 4)  # seconds between attempts when the network fails
@@ -69,23 +67,6 @@ ALLOWED_UPDATES = ["message", "callback_query"]  # edited messages are ignored b
 
 
 REPLY = "reply"  # rate_limit_args for an answer to a runner's own message (see PacedRateLimiter)
-CONNECTIONS = 8  # calls to the Bot API in flight at once
-
-
-class FewConnections(HTTPXRequest):
-    """The HTTP client with a few connections, and calls beyond them waiting their turn here.
-    python-telegram-bot's default pool is 256 connections, and httpx looks through every open
-    connection and every waiting call each time one is taken: with hundreds of chats answered at
-    once, that bookkeeping cost more than the answers themselves (a burst of 300 ran at a quarter
-    of the speed). A few busy connections send just as much."""
-
-    def __init__(self, connections: int = CONNECTIONS) -> None:
-        super().__init__(connection_pool_size=connections, pool_timeout=None)
-        self._turns = asyncio.Semaphore(connections)
-
-    async def do_request(self, *args, **kwargs):
-        async with self._turns:
-            return await super().do_request(*args, **kwargs)
 
 
 async def sleep(seconds: float) -> None:
@@ -192,8 +173,7 @@ def merged(screens: list[Screen]) -> list[Screen]:
 
 def may_have_arrived(error: TimedOut) -> bool:
     """A timeout waiting for Telegram's answer, not for a connection: the request went out."""
-    never_sent = isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
-    return not never_sent and "Pool timeout" not in str(error)
+    return not isinstance(error.__cause__, aiohttp.ConnectionTimeoutError)
 
 
 async def with_retry(call, *args, **kwargs):
@@ -432,7 +412,7 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     else:
-        builder = builder.request(FewConnections())
+        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(connections=1))
     application = builder.build()
     engine_thread = EngineThread()
     application.bot_data.update(engine=engine, engine_thread=engine_thread, menus=set())
@@ -494,8 +474,6 @@ def update_from(data: object, bot) -> Update | None:
 
 def webhook_app(application: Application, secret: str) -> web.Application:
     """The webhook: Telegram's secret token checked, and 200 only once the update is kept."""
-    from aiohttp import web  # here: a polling bot starts a tenth of a second sooner without it
-
     intake: Intake = application.bot_data["intake"]
 
     async def receive(request: web.Request) -> web.Response:
@@ -522,8 +500,6 @@ WEBHOOK_PATH = "/telegram"
 async def serve_webhook(application: Application, url: str, listen: str, port: int,
                         secret: str | None = None) -> None:
     """Telegram posts each update to `url` (ending in /telegram); this listens on listen:port."""
-    from aiohttp import web
-
     secret = secret or secrets.token_urlsafe(32)
     runner = web.AppRunner(webhook_app(application, secret))
     await runner.setup()

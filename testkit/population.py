@@ -13,14 +13,14 @@ from conversations.engine import schedule_of
 from conversations.reminders import CATCH_UP, next_wakeup
 from storage.wakeups import BUILT, minute_of
 from testkit.runner import onboard_in_engine
-from testkit.story import make_coach
+from testkit.story import make_coach, real_time
 
 TEMPLATE_RUNNER = 1
 
 
 def populate(data_dir: Path, runners: int, *, time_of_day: str, zone: str) -> None:
     """Runners 1..`runners`, onboarded, with reminders at `time_of_day` in `zone`."""
-    coach = make_coach(data_dir)
+    coach = make_coach(data_dir, real_time)  # the bot that reads these runs on real time
     onboard_in_engine(coach, TEMPLATE_RUNNER)
     record = coach.store.load(TEMPLATE_RUNNER)
     record["reminder"].update(time=time_of_day, timezone=zone)
