@@ -23,13 +23,14 @@ UPLOAD_SECONDS = 30.0  # a chart or PDF on its way up
 
 
 class AiohttpRequest(BaseRequest):
-    def __init__(self, connections: int = CONNECTIONS) -> None:
+    def __init__(self, connections: int = CONNECTIONS, read_seconds: float = READ_SECONDS) -> None:
         self._connections = connections
+        self._read_seconds = read_seconds
         self._session: aiohttp.ClientSession | None = None
 
     @property
     def read_timeout(self) -> float:
-        return READ_SECONDS
+        return self._read_seconds
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
@@ -51,10 +52,12 @@ class AiohttpRequest(BaseRequest):
         timeout = aiohttp.ClientTimeout(
             total=UPLOAD_SECONDS if files else None,
             sock_connect=chosen(connect_timeout, CONNECT_SECONDS),
-            sock_read=chosen(read_timeout, READ_SECONDS),
+            sock_read=chosen(read_timeout, self._read_seconds),
         )
+        data, headers = body(request_data)
         try:
-            async with self._session.request(method, url, data=form(request_data), timeout=timeout) as answer:
+            async with self._session.request(method, url, data=data, headers=headers,
+                                             timeout=timeout) as answer:
                 return answer.status, await answer.read()
         except aiohttp.ConnectionTimeoutError as error:
             raise TimedOut("Timed out connecting to Telegram; the request was not sent") from error
@@ -68,11 +71,16 @@ def chosen(value, default: float) -> float | None:
     return default if isinstance(value, type(BaseRequest.DEFAULT_NONE)) else value
 
 
-def form(request_data: RequestData | None) -> aiohttp.FormData | None:
-    """The call's parameters as a form, as python-telegram-bot encodes them (files as parts)."""
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def body(request_data: RequestData | None) -> tuple[bytes | aiohttp.FormData | None, dict[str, str]]:
+    """The call's parameters as python-telegram-bot encodes them: a form, with files as parts."""
     if request_data is None:
-        return None
+        return None, {}
+    if not request_data.contains_files:  # most calls: encoded directly, no multipart machinery
+        return request_data.url_encoded_parameters().encode(), FORM
     data = aiohttp.FormData(request_data.json_parameters)
-    for name, (filename, content, mime_type) in (request_data.multipart_data or {}).items():
+    for name, (filename, content, mime_type) in request_data.multipart_data.items():
         data.add_field(name, content, filename=filename, content_type=mime_type)
-    return data
+    return data, {}

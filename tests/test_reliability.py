@@ -12,8 +12,7 @@ import os
 import sys
 from datetime import UTC, date, datetime, timedelta
 
-from telegram.request import HTTPXRequest
-
+from bot.bot_api_client import AiohttpRequest
 from bot.telegram_app import build_application
 from conversations.challenges import Challenge, csv_export
 from conversations.replies import Event
@@ -193,7 +192,7 @@ async def test_a_message_whose_answer_timed_out_is_not_sent_again(bot_api, tmp_p
     """Finding: a TimedOut send was retried, so a message that had arrived showed twice."""
     coach = make_coach(tmp_path / "data")
     application = build_application(bot_api.token, bot_api.base_url, coach, rate_limited=False,
-                                    request=HTTPXRequest(read_timeout=0.3))
+                                    request=AiohttpRequest(read_seconds=0.3))
     async with serving(application):
         runner = await at_the_age_question(bot_api, 6101)
         mark = bot_api.mark(runner.id)
