@@ -14,6 +14,7 @@ their own 0-100 scale (the questionnaire is scored out of 100; higher is better)
 
 from __future__ import annotations
 
+import math
 import textwrap
 from datetime import date, datetime, time, timedelta
 from io import BytesIO
@@ -21,9 +22,9 @@ from io import BytesIO
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, DayLocator, num2date
+from matplotlib.dates import AutoDateLocator, num2date
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
+from matplotlib.lines import TICKDOWN, Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -55,6 +56,12 @@ VISA = "#00897b"
 FONT = 10
 SMALL = 9
 NOTE_WIDTH = 64  # characters per line of a note inside a panel
+
+# The layout, in pixels: the room tight_layout left for the title, the dates and between panels.
+TOP, BOTTOM, BETWEEN = 38, 32, 16
+PAD = 8  # from the figure's edges
+DAY_MARK_LENGTH, DAY_MARK_WIDTH = 2, 0.6  # points: the marks between the dated ticks, as minor ticks
+LEGEND_X = 1.1  # a legend's left edge, in widths of its panel from the panel's left edge
 
 
 def progress_chart(
@@ -101,7 +108,6 @@ def _draw_progress(
     phases = phases or _phases_from_checkins(checkins)
     start = _first_day([*checkins, *phases, *retests, *visa], today)
     days = [start + timedelta(days=i) for i in range((today - start).days + 1)]
-    figure.set_layout_engine("tight", pad=0.6, h_pad=0.8)
     figure.suptitle(labels.title, fontsize=15, fontweight="bold", color=INK, x=0.01, ha="left")
     if visa:
         top, middle, bottom = figure.subplots(3, 1, height_ratios=[3, 2, 1.3])
@@ -121,6 +127,31 @@ def _draw_progress(
         axes.set_xlim(_noon(start) - timedelta(days=1), _noon(today))  # half a day either side
         _date_axis(axes, labels, len(days), labelled=axes is bottom)
     _legend(top, _pain_legend(labels, checkins, with_phases=bool(phases)))
+    _fit(figure, panels)
+
+
+def _fit(figure: Figure, panels: list[Axes]) -> None:
+    """Place the panels: fixed room above, below and between them, and as wide as the y-axis words
+    on the left and the legends on the right leave room for.
+
+    Only the widths change from chart to chart (with the language's words), so only they are
+    measured; matplotlib's tight layout measured every tick of every panel, 40% of the chart's time.
+    """
+    renderer = figure.canvas.get_renderer()
+    width, height = figure.bbox.width, figure.bbox.height
+    left = PAD + max(axes.bbox.x0 - axes.yaxis.get_tightbbox(renderer).x0 for axes in panels)
+    legends = [axes.get_legend() for axes in panels if axes.get_legend()]
+    widest_legend = max(legend.get_window_extent(renderer).width for legend in legends)
+    # A legend starts LEGEND_X panel widths from its panel's left edge (see _legend).
+    panel_width = (width - left - widest_legend - PAD) / LEGEND_X
+    mean_panel_height = (height - TOP - BOTTOM - BETWEEN * (len(panels) - 1)) / len(panels)
+    figure.subplots_adjust(
+        left=left / width,
+        right=(left + panel_width) / width,
+        top=1 - TOP / height,
+        bottom=BOTTOM / height,
+        hspace=BETWEEN / mean_panel_height,  # matplotlib counts the gap in mean panel heights
+    )
 
 
 def _pain_panel(axes: Axes, labels: object, checkins: list[dict], days: list[date]) -> None:
@@ -340,7 +371,7 @@ def _legend(axes: Axes, handles: list) -> None:
     axes.legend(
         handles=handles,
         loc="upper left",
-        bbox_to_anchor=(1.1, 1.0),
+        bbox_to_anchor=(LEGEND_X, 1.0),
         fontsize=SMALL,
         frameon=False,
         borderaxespad=0,
@@ -361,13 +392,32 @@ def _date_axis(axes: Axes, labels: object, n_days: int, *, labelled: bool) -> No
         return
     axes.xaxis.set_major_formatter(FuncFormatter(label))
     if n_days <= 62:
-        axes.xaxis.set_minor_locator(DayLocator())
+        _day_marks(axes, dated=set(locator()))
     axes.tick_params(axis="x", labelsize=FONT)
 
 
+def _day_marks(axes: Axes, dated: set[float]) -> None:
+    """A short mark under each day between the dated ticks, drawn as minor ticks would be but as
+    one line of markers: sixty minor ticks are sixty tick objects, a third of the chart's time."""
+    low, high = axes.get_xlim()
+    days = [day for day in range(math.ceil(low), math.floor(high) + 1) if day not in dated]
+    if not days:  # every day has its date
+        return
+    axes.plot(
+        days,
+        [0] * len(days),
+        transform=axes.get_xaxis_transform(),  # x in days, y on the bottom edge
+        linestyle="none",
+        marker=TICKDOWN,
+        markersize=DAY_MARK_LENGTH,
+        markeredgewidth=DAY_MARK_WIDTH,
+        color=INK,
+        clip_on=False,
+    )
+
+
 def _style(axes: Axes) -> None:
-    axes.tick_params(labelsize=FONT, colors=INK, which="both")
-    axes.tick_params(which="minor", length=2)
+    axes.tick_params(labelsize=FONT, colors=INK)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     for side in ("left", "bottom"):

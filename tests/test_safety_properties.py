@@ -86,8 +86,10 @@ def assert_r1_as_the_brief_states(data: dict) -> None:
         assert assessment.running == "stop"
 
 
+# Both sides of every threshold are walked exhaustively below, on the public runners; here random
+# runners vary the other answers around the test, and two hundred of them do that well enough.
 @given(capacity_heavy)
-@settings(max_examples=400)
+@settings(max_examples=200)
 def test_r1_fires_from_the_heel_raise_test_exactly_as_the_brief_states(data):
     assert_r1_as_the_brief_states(data)
 
