@@ -288,6 +288,7 @@ async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Even
         context.application.create_task(context.bot_data["scheduler"].flush_outbox())
     if engine.clinic.is_admin(user.id) and user.id not in context.bot_data["menus"]:
         context.application.create_task(set_admin_menu(context.application, user.id))
+    await context.bot_data["intake"].kept(update)
     await send_replies(update, context, outcome.replies, outcome.lang)
 
 
@@ -321,11 +322,13 @@ async def location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stickers, photos, voice and the like: say what works instead."""
+    await context.bot_data["intake"].kept(update)
     await update.effective_message.reply_text(render("common/not_text.j2", lang=sender_language(update)))
 
 
 async def group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """In a group the bot only points to a private chat: health answers are personal."""
+    await context.bot_data["intake"].kept(update)
     await update.effective_message.reply_text(
         render("common/private_only.j2", lang=sender_language(update), username=context.bot.username))
 
@@ -421,7 +424,7 @@ def build_application(
         await deliver(application.bot, runner_id, replies, lang, broadcast=True)
 
     application.bot_data["scheduler"] = ReminderScheduler(engine, send, run=engine_thread)
-    application.bot_data["intake"] = Intake(application, engine.store.inbox, engine_thread)
+    application.bot_data["intake"] = Intake(application, engine.store.inbox)
     messages = filters.UpdateType.MESSAGE  # edited messages are ignored by design
     application.add_handler(MessageHandler(~PRIVATE & filters.COMMAND & messages, group_message))
     application.add_handler(CommandHandler(list(COMMANDS), command, filters=PRIVATE & messages))
@@ -528,3 +531,4 @@ async def serve(application: Application, *, webhook: str | None = None, listen:
             await application.bot_data["intake"].drain()
             await application.stop()
             application.bot_data["engine_thread"].close()
+            application.bot_data["intake"].close()

@@ -44,20 +44,31 @@ class Inbox(ABC):
     def put(self, updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Keep a batch of updates (Telegram's JSON), durably, before it is confirmed; returns
         those not received before (the others are dropped: they are in hand already)."""
-        now = time.time()
-        if now - self._last_put > QUIET:
-            self._recent.clear()
-            self._seen.clear()
-        self._last_put = now
+        new = self.unseen(updates)
+        self.keep(new)
+        return new
+
+    def unseen(self, updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The updates of a batch not received before (memory only: `keep` them next)."""
+        if time.time() - self._last_put > QUIET:
+            return list({update["update_id"]: update for update in updates}.values())
         new, ids = [], set()
         for update in updates:
             if update["update_id"] not in self._seen and update["update_id"] not in ids:
                 new.append(update)
                 ids.add(update["update_id"])
+        return new
+
+    def keep(self, new: list[dict[str, Any]]) -> None:
+        """Write `unseen` updates durably and remember their ids."""
+        now = time.time()
+        if now - self._last_put > QUIET:
+            self._recent.clear()
+            self._seen.clear()
+        self._last_put = now
         if new:
             self._keep(new)
             self._remember([update["update_id"] for update in new])
-        return new
 
     @abstractmethod
     def pending(self) -> list[dict[str, Any]]:
