@@ -8,7 +8,7 @@ due, so nothing about the other runners is held in memory. For each runner the n
 written before the current one is let go, and a scheduled message is marked sent before it
 goes: a crash, a full disk or one bad record never sends a reminder twice and never stops the
 runners after it. A reminder missed while the bot was down is still sent if within two hours of
-its time. All storage work goes through `run` (the engine's thread), off the event loop.
+its time. All storage work goes through `run`, which returns once what it wrote is on disk.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 RETRY_SOON = timedelta(minutes=1)
 
 Send = Callable[[int, list[Reply], str], Awaitable[None]]  # chat, replies, the reader's language
-Run = Callable[..., Awaitable]  # runs storage work off the event loop (bot.intake.EngineThread)
+Run = Callable[..., Awaitable]  # storage work, returning once it is on disk (bot.intake.Durably)
 
 
 async def inline(work: Callable, /, *args, **kwargs):

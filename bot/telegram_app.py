@@ -6,7 +6,7 @@ they are drawn here (`render_reply`) and sent as HTML (the application's `Defaul
 
 Updates come in through `bot.intake` (kept in the inbox before Telegram is told they arrived,
 then one chat at a time), from our own polling loop (`poll`) or a webhook (`serve_webhook`);
-the engine runs on its own thread, so no disk ever holds up the event loop.
+the store's writes are synced on a thread of their own, so no disk ever holds up the event loop.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.bot_api_client import AiohttpRequest
-from bot.intake import EngineThread, Intake
+from bot.intake import Durably, Intake
 from bot.scheduler import ReminderScheduler
 from conversations.engine import COMMANDS, Engine
 from conversations.messages import (
@@ -283,12 +283,12 @@ async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Even
     engine: Engine = context.bot_data["engine"]
     user = update.effective_user
     event = replace(event, name=user.first_name, language=user.language_code or "")
-    outcome = await context.bot_data["engine_thread"](engine.handle, user.id, event)
+    outcome = await context.bot_data["durably"](engine.handle, user.id, event)
     if outcome.messages:  # alerts to admins, announcements: from the outbox, whatever the reply does
         context.application.create_task(context.bot_data["scheduler"].flush_outbox())
     if engine.clinic.is_admin(user.id) and user.id not in context.bot_data["menus"]:
         context.application.create_task(set_admin_menu(context.application, user.id))
-    await context.bot_data["intake"].kept(update)
+    await context.bot_data["intake"].kept()
     await send_replies(update, context, outcome.replies, outcome.lang)
 
 
@@ -322,13 +322,13 @@ async def location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stickers, photos, voice and the like: say what works instead."""
-    await context.bot_data["intake"].kept(update)
+    await context.bot_data["intake"].kept()
     await update.effective_message.reply_text(render("common/not_text.j2", lang=sender_language(update)))
 
 
 async def group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """In a group the bot only points to a private chat: health answers are personal."""
-    await context.bot_data["intake"].kept(update)
+    await context.bot_data["intake"].kept()
     await update.effective_message.reply_text(
         render("common/private_only.j2", lang=sender_language(update), username=context.bot.username))
 
@@ -417,14 +417,14 @@ def build_application(
     else:
         builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(connections=1))
     application = builder.build()
-    engine_thread = EngineThread()
-    application.bot_data.update(engine=engine, engine_thread=engine_thread, menus=set())
+    durably = Durably(engine.store.syncer)
+    application.bot_data.update(engine=engine, durably=durably, menus=set())
 
     async def send(runner_id: int, replies: list[Reply], lang: str) -> None:
         await deliver(application.bot, runner_id, replies, lang, broadcast=True)
 
-    application.bot_data["scheduler"] = ReminderScheduler(engine, send, run=engine_thread)
-    application.bot_data["intake"] = Intake(application, engine.store.inbox)
+    application.bot_data["scheduler"] = ReminderScheduler(engine, send, run=durably)
+    application.bot_data["intake"] = Intake(application, engine.store.inbox, engine.store.syncer)
     messages = filters.UpdateType.MESSAGE  # edited messages are ignored by design
     application.add_handler(MessageHandler(~PRIVATE & filters.COMMAND & messages, group_message))
     application.add_handler(CommandHandler(list(COMMANDS), command, filters=PRIVATE & messages))
@@ -518,10 +518,12 @@ async def serve(application: Application, *, webhook: str | None = None, listen:
                 port: int = 8443, secret: str | None = None, poll_timeout: int = POLL_TIMEOUT) -> None:
     """Run the bot until cancelled: start-up, then polling or the webhook; on the way out, every
     update already received is handled first."""
+    syncer = application.bot_data["engine"].store.syncer
     async with application:
-        await on_start(application)
-        await application.start()
+        syncer.start()  # from here on, writes are grouped and synced off the event loop
         try:
+            await on_start(application)
+            await application.start()
             if webhook:
                 await serve_webhook(application, webhook, listen, port, secret)
             else:
@@ -529,6 +531,6 @@ async def serve(application: Application, *, webhook: str | None = None, listen:
                 await poll(application, timeout=poll_timeout)
         finally:
             await application.bot_data["intake"].drain()
-            await application.stop()
-            application.bot_data["engine_thread"].close()
-            application.bot_data["intake"].close()
+            if application.running:
+                await application.stop()
+            await asyncio.to_thread(syncer.stop)  # what is handed over is written before we go

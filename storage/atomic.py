@@ -8,10 +8,14 @@ import logging
 import os
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinydb.storages import Storage
+
+if TYPE_CHECKING:
+    from .syncer import Syncer
 
 logger = logging.getLogger(__name__)
 
@@ -39,19 +43,29 @@ def fsync_dir(directory: Path) -> None:
 def atomic_write(path: Path, payload: bytes, *, durable: bool = True) -> Stamp:
     """Replace `path` with `payload`, durably, and return the new file's stamp.
 
-    The temp file lives in the same directory (os.replace is only atomic within
-    one file system) and is fsynced before the rename, so after a crash `path`
-    holds either the old or the new bytes. The directory fsync makes the rename
-    itself durable. mkstemp creates the file 0600: runners' health data is private.
-    `durable=False` skips both fsyncs, for what only saves work if it survives: still
-    whole or absent after a killed process, perhaps the old content after a power cut.
+    The directory fsync makes the rename itself durable. `durable=False` skips both fsyncs, for
+    what only saves work if it survives: still whole or absent after a killed process, perhaps
+    the old content after a power cut.
+    """
+    stamp = replace_file(path, payload, fsync=durable)
+    if durable:
+        fsync_dir(path.parent)
+    return stamp
+
+
+def replace_file(path: Path, payload: bytes, *, fsync: bool) -> Stamp:
+    """Replace `path` with `payload` through a temp file and a rename; returns the new stamp.
+
+    The temp file lives in the same directory (os.replace is only atomic within one file system)
+    and, with `fsync`, is synced before the rename, so after a crash `path` holds either the old
+    or the new bytes. mkstemp creates the file 0600: runners' health data is private.
     """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
             f.flush()
-            if durable:
+            if fsync:
                 os.fsync(f.fileno())
             stamp = _stamp(os.fstat(f.fileno()))
         os.replace(tmp, path)
@@ -59,8 +73,6 @@ def atomic_write(path: Path, payload: bytes, *, durable: bool = True) -> Stamp:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    if durable:
-        fsync_dir(path.parent)
     return stamp
 
 
@@ -97,24 +109,32 @@ class CorruptFile(Exception):
 
 
 class AtomicJSONStorage(Storage):
-    """TinyDB storage for one JSON file, written with `atomic_write`.
+    """TinyDB storage for one JSON file, written with `atomic_write` (or handed to the store's
+    `Syncer`, which writes it the same way, grouped with others).
 
     TinyDB re-reads the whole database on every operation, so the last content
     read or written is kept and reused while the file's stamp is unchanged (a
-    file rewritten by anyone else is still picked up). A missing file is an
-    empty database and is only created by the first write. A file that does
-    not parse is moved aside as *.corrupt and treated as empty, so one bad
-    file can't take the bot down.
+    file rewritten by anyone else is still picked up), or while the syncer still
+    holds what was written. A missing file is an empty database and is only
+    created by the first write. A file that does not parse is moved aside as
+    *.corrupt and treated as empty, so one bad file can't take the bot down.
     """
 
-    def __init__(self, path: str | Path, strict: bool = False) -> None:
+    def __init__(self, path: str | Path, strict: bool = False, syncer: Syncer | None = None) -> None:
         super().__init__()
         self._path = Path(path)
         self._strict = strict  # a corrupt file stops everything instead of starting afresh
+        self._syncer = syncer
         self._data: dict[str, dict[str, Any]] | None = None
         self._stamp: Stamp | None = None
+        self._written: bytes | None = None  # the last bytes handed to the syncer
 
     def read(self) -> dict[str, dict[str, Any]] | None:
+        handed = self._syncer.pending(self._path) if self._syncer is not None else None
+        if handed is not None:  # on its way to disk: ahead of the file
+            if handed is not self._written or self._data is None:
+                self._data, self._written, self._stamp = json.loads(handed), handed, None
+            return self._data
         try:
             with open(self._path, "rb") as f:  # stat the very file we read
                 stamp = _stamp(os.fstat(f.fileno()))
@@ -139,7 +159,11 @@ class AtomicJSONStorage(Storage):
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         try:
             payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-            self._stamp = atomic_write(self._path, payload)
+            if self._syncer is None:
+                self._stamp = atomic_write(self._path, payload)
+            else:
+                self._written = payload
+                self._syncer.write(self._path, payload, partial(self._on_disk, payload))
             self._data = data
         except BaseException:
             # TinyDB edits the dict `read` returned in place before calling
@@ -147,11 +171,15 @@ class AtomicJSONStorage(Storage):
             self._forget()
             raise
 
+    def _on_disk(self, payload: bytes, stamp: Stamp) -> None:
+        if payload is self._written:  # else newer bytes are on their way
+            self._stamp = stamp
+
     def close(self) -> None:
         self._forget()
 
     def _forget(self) -> None:
-        self._data = self._stamp = None
+        self._data = self._stamp = self._written = None
 
     def _move_aside(self, exc: Exception) -> Path:
         self._forget()

@@ -41,11 +41,11 @@ class FileStore(TinyDBStore):
         self._cache: OrderedDict[int, TinyDB] = OrderedDict()
         self._cache_size = max(1, cache_size)
         challenges = Path(data_dir) / "challenges.json"
-        self._challenges_db = TinyDB(challenges, storage=AtomicJSONStorage, strict=True)
+        self._challenges_db = TinyDB(challenges, storage=AtomicJSONStorage, strict=True, syncer=self.syncer)
         self._challenges_db.tables()  # read now: a corrupt file stops start-up, naming the copy to restore
-        self.wakeups = FileWakeups(Path(data_dir) / "wakeups")
-        self.outbox = FileOutbox(Path(data_dir) / "outbox")
-        self.inbox = FileInbox(Path(data_dir) / "inbox")
+        self.wakeups = FileWakeups(Path(data_dir) / "wakeups", self.syncer)
+        self.outbox = FileOutbox(Path(data_dir) / "outbox", self.syncer)
+        self.inbox = FileInbox(Path(data_dir) / "inbox", self.syncer)
         self._migrate(Path(data_dir) / "shared.json")
 
     def path_for(self, runner_id: int) -> Path:
@@ -55,7 +55,7 @@ class FileStore(TinyDBStore):
     def _db(self, runner_id: int) -> TinyDB:
         db = self._cache.pop(runner_id, None)
         if db is None:
-            db = TinyDB(self.path_for(runner_id), storage=AtomicJSONStorage)
+            db = TinyDB(self.path_for(runner_id), storage=AtomicJSONStorage, syncer=self.syncer)
         self._cache[runner_id] = db
         if len(self._cache) > self._cache_size:
             _, oldest = self._cache.popitem(last=False)
@@ -85,11 +85,12 @@ class FileStore(TinyDBStore):
         # copies and ".<id>.json.*.tmp" leftovers. The trailing dot keeps 12 from
         # matching 123.
         name = f"{runner_id}.json"
+        self.syncer.discard(self.path_for(runner_id))  # nothing on its way may bring it back
         for path in self._dir.iterdir():
             if path.name == name or path.name.startswith((f"{name}.", f".{name}.")):
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
-        fsync_dir(self._dir)
+        self.syncer.sync_dir(self._dir)
 
     def runner_ids(self) -> list[int]:
         ids = []

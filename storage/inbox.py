@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_write, remove_temp_files
+from .syncer import Syncer
 
 RECENT = 1000  # far more than Telegram ever holds back unconfirmed (100 per getUpdates)
 QUIET = 2 * 24 * 3600  # seconds: Telegram keeps an update 24 h, restarts ids after a quiet week
@@ -44,31 +45,20 @@ class Inbox(ABC):
     def put(self, updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Keep a batch of updates (Telegram's JSON), durably, before it is confirmed; returns
         those not received before (the others are dropped: they are in hand already)."""
-        new = self.unseen(updates)
-        self.keep(new)
-        return new
-
-    def unseen(self, updates: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The updates of a batch not received before (memory only: `keep` them next)."""
-        if time.time() - self._last_put > QUIET:
-            return list({update["update_id"]: update for update in updates}.values())
-        new, ids = [], set()
-        for update in updates:
-            if update["update_id"] not in self._seen and update["update_id"] not in ids:
-                new.append(update)
-                ids.add(update["update_id"])
-        return new
-
-    def keep(self, new: list[dict[str, Any]]) -> None:
-        """Write `unseen` updates durably and remember their ids."""
         now = time.time()
         if now - self._last_put > QUIET:
             self._recent.clear()
             self._seen.clear()
         self._last_put = now
+        new, ids = [], set()
+        for update in updates:
+            if update["update_id"] not in self._seen and update["update_id"] not in ids:
+                new.append(update)
+                ids.add(update["update_id"])
         if new:
             self._keep(new)
             self._remember([update["update_id"] for update in new])
+        return new
 
     @abstractmethod
     def pending(self) -> list[dict[str, Any]]:
@@ -108,9 +98,10 @@ class MemoryInbox(Inbox):
 
 
 class FileInbox(Inbox):
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, syncer: Syncer | None = None) -> None:
         super().__init__()
         self._dir = directory
+        self._syncer = syncer or Syncer()  # the store's; a lone one writes at once
         self._dir.mkdir(parents=True, exist_ok=True)
         remove_temp_files(self._dir)  # from a process killed mid-write
         self._recent_file = directory / "recent.json"
@@ -124,7 +115,7 @@ class FileInbox(Inbox):
 
     def _keep(self, updates: list[dict[str, Any]]) -> None:
         path = self._dir / f"{updates[0]['update_id']}.json"
-        atomic_write(path, json.dumps(updates, ensure_ascii=False).encode())
+        self._syncer.write(path, json.dumps(updates, ensure_ascii=False).encode())
         self._track(path, updates)
         # Not synced: lost in a power cut, it costs at most a reply shown twice, never an update.
         recent = {"at": self._last_put, "ids": list(self._recent)}
@@ -156,6 +147,7 @@ class FileInbox(Inbox):
                 done.write(f"{update_id}\n")
             return
         del self._left[path]
+        self._syncer.discard(path)  # its write may still be on its way: it must not come back
         for finished in (path, marks):
             with contextlib.suppress(FileNotFoundError):
                 finished.unlink()

@@ -20,7 +20,8 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write, fsync_dir, remove_temp_files
+from .atomic import remove_temp_files
+from .syncer import Syncer
 
 KEEP_DONE_SECONDS = 3 * 24 * 3600  # longer than Telegram keeps an unconfirmed update
 
@@ -58,8 +59,9 @@ class MemoryOutbox(Outbox):
 
 
 class FileOutbox(Outbox):
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, syncer: Syncer | None = None) -> None:
         self._dir = directory
+        self._syncer = syncer or Syncer()  # the store's; a lone one writes at once
         self._dir.mkdir(parents=True, exist_ok=True)
         remove_temp_files(self._dir)  # from a process killed mid-write
         self._prune()
@@ -70,10 +72,11 @@ class FileOutbox(Outbox):
     def put(self, messages: list[dict[str, Any]]) -> None:
         for message in messages:
             waiting = self._path(message["key"], ".json")
-            if waiting.exists() or self._path(message["key"], ".done").exists():
+            handed = self._syncer.pending(waiting) is not None
+            if handed or waiting.exists() or self._path(message["key"], ".done").exists():
                 continue
             payload = {**message, "queued": time.time()}
-            atomic_write(waiting, json.dumps(payload, ensure_ascii=False).encode())
+            self._syncer.write(waiting, json.dumps(payload, ensure_ascii=False).encode())
 
     def pending(self) -> list[dict[str, Any]]:
         found = []
@@ -86,7 +89,7 @@ class FileOutbox(Outbox):
         self._path(key, ".done").touch()
         with contextlib.suppress(FileNotFoundError):
             self._path(key, ".json").unlink()
-        fsync_dir(self._dir)
+        self._syncer.sync_dir(self._dir)
 
     def _prune(self) -> None:
         too_old = time.time() - KEEP_DONE_SECONDS

@@ -15,6 +15,7 @@ from tinydb import Query, TinyDB
 from tinydb.table import Document, Table
 
 from .base import RunnerStore, check_runner_id, checkin_day, json_copy
+from .syncer import Syncer
 
 PROFILE = "profile"
 CHECKINS = "checkins"
@@ -42,6 +43,7 @@ class TinyDBStore(RunnerStore):
         # Handlers may run storage calls in worker threads; TinyDB and the
         # handle cache are not thread-safe.
         self._lock = threading.RLock()
+        self.syncer = Syncer()  # writes at once until the bot starts it (see syncer.py)
 
     @abstractmethod
     def _db(self, runner_id: int) -> TinyDB:

@@ -18,7 +18,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .atomic import fsync_dir
+from .syncer import Syncer
 
 MINUTE = "%Y%m%d%H%M"
 BUILT = ".built"
@@ -86,25 +86,26 @@ class MemoryWakeups(WakeupIndex):
 
 
 class FileWakeups(WakeupIndex):
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, syncer: Syncer | None = None) -> None:
         self._dir = directory
         self._dir.mkdir(parents=True, exist_ok=True)
+        self._syncer = syncer or Syncer()  # the store's; a lone one writes at once
 
     def add(self, runner_id: int, at: datetime) -> None:
         folder = self._dir / minute_of(at)
         if not folder.is_dir():
             folder.mkdir(exist_ok=True)
-            fsync_dir(self._dir)
+            self._syncer.sync_dir(self._dir)
         entry = folder / str(runner_id)
         if not entry.exists():
             entry.touch()
-            fsync_dir(folder)
+            self._syncer.sync_dir(folder)
 
     def remove(self, runner_id: int, at: datetime) -> None:
         folder = self._dir / minute_of(at)
         with contextlib.suppress(FileNotFoundError):
             (folder / str(runner_id)).unlink()
-            fsync_dir(folder)
+            self._syncer.sync_dir(folder)
         with contextlib.suppress(OSError):  # not empty yet, or already gone
             folder.rmdir()
 
@@ -128,7 +129,7 @@ class FileWakeups(WakeupIndex):
 
     def mark_built(self) -> None:
         (self._dir / BUILT).touch()
-        fsync_dir(self._dir)
+        self._syncer.sync_dir(self._dir)
 
 
 def parse(minute: str) -> datetime:
