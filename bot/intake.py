@@ -60,6 +60,7 @@ class Intake:
         for update in updates:
             if update.update_id in new:  # one delivered again after a crash is in hand already
                 self._queue(update)
+        await asyncio.sleep(0)  # the chats' first turns hand their answers over: one sync for all
         await self.syncer.durable()
 
     async def kept(self) -> None:

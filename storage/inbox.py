@@ -26,6 +26,7 @@ import json
 import time
 from abc import ABC, abstractmethod
 from collections import deque
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -118,8 +119,8 @@ class FileInbox(Inbox):
         self._syncer.write(path, json.dumps(updates, ensure_ascii=False).encode())
         self._track(path, updates)
         # Not synced: lost in a power cut, it costs at most a reply shown twice, never an update.
-        recent = {"at": self._last_put, "ids": list(self._recent)}
-        atomic_write(self._recent_file, json.dumps(recent).encode(), durable=False)
+        recent = json.dumps({"at": self._last_put, "ids": list(self._recent)}).encode()
+        self._syncer.later(partial(atomic_write, self._recent_file, recent, durable=False))
 
     def pending(self) -> list[dict[str, Any]]:
         found = []
@@ -143,14 +144,11 @@ class FileInbox(Inbox):
         if left:
             # Not synced: a kill keeps it (the page cache survives); a power cut that undoes it
             # only shows that runner where they are once more.
-            with marks.open("a") as done:
-                done.write(f"{update_id}\n")
+            self._syncer.later(partial(mark_done, marks, update_id))
             return
         del self._left[path]
         self._syncer.discard(path)  # its write may still be on its way: it must not come back
-        for finished in (path, marks):
-            with contextlib.suppress(FileNotFoundError):
-                finished.unlink()
+        self._syncer.later(partial(remove, path, marks))
 
     def _track(self, path: Path, batch: list[dict[str, Any]]) -> None:
         if path not in self._left:  # a batch seen again keeps what is already done
@@ -161,9 +159,18 @@ class FileInbox(Inbox):
             self._file_of.update((update_id, path) for update_id in ids if update_id not in done)
             if not self._left[path]:  # all done before the last was removed: remove it now
                 del self._left[path]
-                for finished in (path, path.with_suffix(".done")):
-                    with contextlib.suppress(FileNotFoundError):
-                        finished.unlink()
+                remove(path, path.with_suffix(".done"))
+
+
+def mark_done(marks: Path, update_id: int) -> None:
+    with marks.open("a") as done:
+        done.write(f"{update_id}\n")
+
+
+def remove(*paths: Path) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 def done_marks(batch: Path) -> set[int]:

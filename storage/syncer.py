@@ -2,12 +2,15 @@
 
 Until `start`, each write is made durable at once in the caller's thread (the command line, and
 tests that drive the engine). Once the bot starts it, `write` only hands the bytes over: `pending`
-shows them at once (every read through the store sees its own writes), and the syncer's thread
-writes everything handed over meanwhile (temp file, fsync, rename), then syncs each directory
-once. `await durable()` returns once all that was handed over before it is on disk: the bot
-sends no reply and confirms no update before that. So the event loop never waits on a disk, the
-engine runs on the loop without a thread hop per update, and a burst of 300 answers costs a few
-directory syncs instead of 300.
+shows them at once (every read through the store sees its own writes). `await durable()` asks
+the syncer's thread to write everything handed over so far (temp file, fsync, rename), sync each
+directory once, and returns when that is on disk: the bot sends no reply and confirms no update
+before that. So the event loop never waits on a disk, the engine runs on the loop without a
+thread hop per update, and a burst of 300 answers costs a few directory syncs instead of 300.
+The thread writes when asked, not at each write: an update's batch in the inbox and the answer
+it brings are usually synced together, in one round. `later` hands it small chores that need no
+sync but must keep their order (the inbox's marks): they run first in the next round, so the
+loop never waits on a file system busy with a sync.
 
 A write that fails (a full disk) stays handed over and is tried again a second later; whoever
 awaits it hears of the failure, so no reply claims what is not on disk.
@@ -26,6 +29,7 @@ from .atomic import Stamp, fsync_dir, replace_file
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 1.0
+UNASKED_SECONDS = 0.1  # what nobody awaits is written after this long anyway
 
 OnDisk = Callable[[Stamp], None]
 
@@ -36,9 +40,11 @@ class Syncer:
         self._files: dict[Path, tuple[bytes, OnDisk | None]] = {}  # handed over, not yet taken
         self._writing: dict[Path, bytes] = {}  # taken by the thread, not yet renamed into place
         self._dirs: set[Path] = set()
+        self._chores: list[Callable[[], object]] = []
         self._handed = 0  # writes and directory syncs handed over so far
         self._synced = 0  # how many of them are on disk
         self._waiters: list[tuple[int, asyncio.Future]] = []
+        self._asked = False  # someone awaits `durable`
         self._thread: threading.Thread | None = None
         self._stopping = False
 
@@ -69,7 +75,6 @@ class Syncer:
             self._files.pop(path, None)  # the latest bytes win; the older never need writing
             self._files[path] = (payload, on_disk)
             self._handed += 1
-            self._lock.notify_all()
 
     def sync_dir(self, directory: Path) -> None:
         """Make the entries just created, renamed or removed in `directory` durable."""
@@ -79,7 +84,15 @@ class Syncer:
         with self._lock:
             self._dirs.add(directory)
             self._handed += 1
-            self._lock.notify_all()
+
+    def later(self, chore: Callable[[], object]) -> None:
+        """Run `chore` on the syncer's thread, after those handed before it (at once until started)."""
+        if self._thread is None:
+            chore()
+            return
+        with self._lock:
+            self._chores.append(chore)
+            self._handed += 1
 
     def pending(self, path: Path) -> bytes | None:
         """The bytes handed over for `path` and not yet in place, if any."""
@@ -103,19 +116,29 @@ class Syncer:
                 return
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append((target, waiter))
+            self._asked = True
+            self._lock.notify_all()
         await waiter
 
     def _run(self) -> None:
         while True:
             with self._lock:
-                while not (self._files or self._dirs or self._stopping):
-                    self._lock.wait()
-                if not (self._files or self._dirs):
-                    return  # stopping, and nothing left
+                while not (self._asked or self._stopping):
+                    if not self._lock.wait(UNASKED_SECONDS) and (self._files or self._dirs or self._chores):
+                        break
+                if self._stopping and not (self._files or self._dirs or self._chores):
+                    return
+                self._asked = False
                 files, self._files = self._files, {}
                 dirs, self._dirs = self._dirs, set()
+                chores, self._chores = self._chores, []
                 self._writing = {path: payload for path, (payload, _) in files.items()}
                 target = self._handed
+            for chore in chores:
+                try:
+                    chore()
+                except OSError as error:  # bookkeeping only: the next start-up tidies up
+                    log.warning("a chore failed: %s", type(error).__name__)
             failure = self._write(files, dirs)
             with self._lock:
                 self._writing = {}
