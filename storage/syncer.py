@@ -23,12 +23,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .atomic import Stamp, fsync_dir, replace_file
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 1.0
+PARALLEL = 8  # files synced at once: the file system commits them together, one wait instead of many
 UNASKED_SECONDS = 0.1  # what nobody awaits is written after this long anyway
 
 OnDisk = Callable[[Stamp], None]
@@ -46,10 +48,14 @@ class Syncer:
         self._waiters: list[tuple[int, asyncio.Future]] = []
         self._asked = False  # someone awaits `durable`
         self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
         self._stopping = False
 
     def start(self) -> None:
+        if self._thread is not None:
+            return
         self._stopping = False
+        self._pool = ThreadPoolExecutor(PARALLEL, thread_name_prefix="fsync")
         self._thread = threading.Thread(target=self._run, name="syncer", daemon=True)
         self._thread.start()
 
@@ -62,6 +68,7 @@ class Syncer:
             self._lock.notify_all()
         self._thread.join()
         self._thread = None
+        self._pool.shutdown()
 
     def write(self, path: Path, payload: bytes, on_disk: OnDisk | None = None) -> None:
         """Replace `path` with `payload` (atomically); `on_disk` gets the new file's stamp."""
@@ -137,9 +144,17 @@ class Syncer:
             for chore in chores:
                 try:
                     chore()
-                except OSError as error:  # bookkeeping only: the next start-up tidies up
+                except Exception as error:  # bookkeeping only: the next start-up tidies up
                     log.warning("a chore failed: %s", type(error).__name__)
-            failure = self._write(files, dirs)
+            try:
+                failure = self._write(files, dirs)
+            except Exception as error:  # never a dead thread that every reply would wait for
+                log.exception("the syncer failed a round; trying again")
+                failure = error
+                with self._lock:
+                    for path, handed in files.items():
+                        self._files.setdefault(path, handed)
+                    self._dirs |= dirs
             with self._lock:
                 self._writing = {}
                 if failure is None:
@@ -155,35 +170,51 @@ class Syncer:
                     return
                 time.sleep(RETRY_SECONDS)  # a full disk: not a busy loop
 
-    def _write(self, files: dict[Path, tuple[bytes, OnDisk | None]], dirs: set[Path]) -> OSError | None:
+    def _write(self, files: dict[Path, tuple[bytes, OnDisk | None]], dirs: set[Path]) -> Exception | None:
+        """Each file (temp file, fsync, rename), then each folder synced; the fsyncs of a round run
+        side by side."""
         failure = None
-        for path, (payload, on_disk) in files.items():
-            try:
-                stamp = replace_file(path, payload, fsync=True)
-            except OSError as error:
-                log.error("could not write a file (%s); trying again", type(error).__name__)
-                failure = error
-                with self._lock:
-                    self._files.setdefault(path, (payload, on_disk))  # unless newer bytes came
+        written = self._pool.map(self._write_one, files.items())
+        for (path, handed), error in zip(files.items(), written, strict=True):
+            if error is None:
+                dirs.add(path.parent)
                 continue
-            dirs.add(path.parent)
-            if on_disk is not None:
-                on_disk(stamp)
-        for directory in dirs:
-            try:
-                try:
-                    fsync_dir(directory)
-                except FileNotFoundError:  # removed since (an emptied wake-up minute): its parent says so
-                    fsync_dir(directory.parent)
-            except OSError as error:
-                log.error("could not sync a folder (%s); trying again", type(error).__name__)
+            failure = error
+            with self._lock:
+                self._files.setdefault(path, handed)  # tried again, unless newer bytes came
+        for directory, error in zip(dirs, self._pool.map(sync_dir_or_parent, dirs), strict=True):
+            if error is not None:
                 failure = error
                 with self._lock:
                     self._dirs.add(directory)
         return failure
 
+    @staticmethod
+    def _write_one(item: tuple[Path, tuple[bytes, OnDisk | None]]) -> OSError | None:
+        path, (payload, on_disk) = item
+        try:
+            stamp = replace_file(path, payload, fsync=True)
+        except OSError as error:
+            log.error("could not write a file (%s); trying again", type(error).__name__)
+            return error
+        if on_disk is not None:
+            on_disk(stamp)
+        return None
 
-def _settle(waiter: asyncio.Future, error: OSError | None) -> None:
+
+def sync_dir_or_parent(directory: Path) -> OSError | None:
+    try:
+        try:
+            fsync_dir(directory)
+        except FileNotFoundError:  # removed since (an emptied wake-up minute): its parent says so
+            fsync_dir(directory.parent)
+    except OSError as error:
+        log.error("could not sync a folder (%s); trying again", type(error).__name__)
+        return error
+    return None
+
+
+def _settle(waiter: asyncio.Future, error: Exception | None) -> None:
     if waiter.done():
         return
     if error is None:

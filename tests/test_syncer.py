@@ -1,0 +1,74 @@
+"""The store's syncer, started as the bot starts it: writes visible at once, on disk by `durable`,
+grouped, in order, and a failure heard by whoever waits rather than a silent loss."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from storage import open_store
+from storage.syncer import Syncer
+
+
+@pytest.fixture
+async def syncer():
+    started = Syncer()
+    started.start()
+    yield started
+    started.stop()
+
+
+async def test_a_write_is_seen_at_once_and_on_disk_once_durable(syncer, tmp_path):
+    path = tmp_path / "a.json"
+    syncer.write(path, b"new")
+    assert syncer.pending(path) == b"new"
+    await syncer.durable()
+    assert path.read_bytes() == b"new" and syncer.pending(path) is None
+
+
+async def test_a_runners_answer_reads_back_before_the_sync_and_survives_a_reopen(tmp_path):
+    store = open_store(tmp_path / "data")
+    store.syncer.start()
+    store.save(1, {"state": "age", "answers": {"age": 38}})
+    store.save(1, {"state": "side", "answers": {"age": 38, "side": "right"}})
+    assert store.load(1)["state"] == "side"  # its own write, before any fsync
+    await store.syncer.durable()
+    store.syncer.stop()
+    assert open_store(tmp_path / "data").load(1)["answers"] == {"age": 38, "side": "right"}
+
+
+async def test_writes_to_one_file_keep_their_order_and_the_last_wins(syncer, tmp_path):
+    path = tmp_path / "a.json"
+    for n in range(50):
+        syncer.write(path, json.dumps(n).encode())
+    await syncer.durable()
+    assert json.loads(path.read_bytes()) == 49
+
+
+async def test_chores_run_in_order_before_durable_returns(syncer, tmp_path):
+    done: list[int] = []
+    for n in range(5):
+        syncer.later(lambda n=n: done.append(n))
+    await syncer.durable()
+    assert done == [0, 1, 2, 3, 4]
+
+
+async def test_a_failed_write_is_heard_by_the_waiter_and_tried_again(syncer, tmp_path):
+    path = tmp_path / "not-yet" / "a.json"
+    syncer.write(path, b"kept")
+    with pytest.raises(OSError):
+        await syncer.durable()  # no reply would claim this is saved
+    assert syncer.pending(path) == b"kept"  # still held, still what reads see
+    path.parent.mkdir()
+    syncer.write(tmp_path / "b.json", b"later")
+    await syncer.durable()  # the next round writes both
+    assert path.read_bytes() == b"kept"
+
+
+async def test_a_discarded_write_never_reaches_the_disk(syncer, tmp_path):
+    path = tmp_path / "erased.json"
+    syncer.write(path, b"health data")
+    syncer.discard(path)
+    await syncer.durable()
+    assert not path.exists()
