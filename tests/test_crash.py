@@ -253,7 +253,6 @@ PARTICIPANTS = (7101, 7102, 7103)
 FLOOD = 40  # messages the flooder sends at once, each round
 CLINIC_FORM = "name: Spring\nstart: {start}\nweeks: 6\nplaces: 20"
 REMINDER = "Good morning"
-WEEKLY_SUMMARY = "Your week"  # on a Sunday it comes with the reminder
 ALERT = "Red flag in Spring"
 
 
@@ -304,6 +303,8 @@ async def test_bot_killed_during_a_burst_applies_every_update_and_sends_nothing_
     await bot.start()
     for chat in (FLOODER, *PARTICIPANTS):  # the reminders due go out at the first look, once
         await bot_api.wait_for_message(chat, since=0, timeout=REPLY_TIMEOUT)
+    await everything_answered(bot_api)  # and whatever else was due (a Sunday's summary, a card)
+    first_answer = bot_api.mark(FLOODER)
     flooded = 0
     try:
         for participant in PARTICIPANTS:  # three kills, each at a random moment of a burst
@@ -330,8 +331,7 @@ async def test_bot_killed_during_a_burst_applies_every_update_and_sends_nothing_
     finally:
         bot.kill()
 
-    answers = [m.text for m in bot_api.messages_to(FLOODER)
-               if m.text and REMINDER not in m.text and WEEKLY_SUMMARY not in m.text]
+    answers = [m.text for m in bot_api.messages_to(FLOODER)[first_answer:] if m.text]
     assert FLOOD * 3 <= len(answers) <= FLOOD * 3 + 3, "each message answered (at most one again per kill)"
     alerts = [m.text for m in bot_api.messages_to(ADMIN) if ALERT in (m.text or "")]
     assert sorted(text.count("P7") for text in alerts) == [1, 1, 1]
