@@ -368,6 +368,7 @@ async def main_async(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         populate_quietly(data_dir, args.stored)
         populate_seconds = time.perf_counter() - started
+        os.sync()  # the new files on disk before either bot runs: their writeback slows every fsync
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ACHILLES_"))}
         with no_pauses_here():
             await drive(floor, [sys.executable, str(ROOT / "bench" / "echo_bot.py")], env, args,

@@ -23,7 +23,7 @@ from pathlib import Path
 from bot.telegram_app import build_application
 from testkit.http import LocalBotApi
 from testkit.population import populate
-from testkit.story import make_coach
+from testkit.story import make_coach, real_time
 
 
 async def run(runners: int) -> dict:
@@ -36,8 +36,9 @@ async def run(runners: int) -> dict:
         async with LocalBotApi(enforce_limits=True, keep_calls=False) as api:
             for runner_id in range(1, runners + 1):
                 api.register_chat(runner_id, chat_type="private")
-            coach = make_coach(data_dir)
+            coach = make_coach(data_dir, real_time)
             application = build_application(api.token, api.base_url, coach)
+            coach.store.syncer.start()  # as the running bot writes: grouped, off the event loop
             async with application:
                 scheduler = application.bot_data["scheduler"]
                 await scheduler.load()
@@ -45,6 +46,7 @@ async def run(runners: int) -> dict:
                 started = time.perf_counter()
                 sent = await scheduler.tick()
                 seconds = time.perf_counter() - started
+            coach.store.syncer.stop()
             per_chat = Counter(m.chat_id for m in api.all_messages())
     return {
         "runners": runners,
