@@ -288,7 +288,6 @@ async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE, event: Even
         context.application.create_task(context.bot_data["scheduler"].flush_outbox())
     if engine.clinic.is_admin(user.id) and user.id not in context.bot_data["menus"]:
         context.application.create_task(set_admin_menu(context.application, user.id))
-    await context.bot_data["intake"].kept()
     await send_replies(update, context, outcome.replies, outcome.lang)
 
 

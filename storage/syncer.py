@@ -26,7 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .atomic import Stamp, fsync_dir, replace_file
+from .atomic import Stamp, atomic_write, fsync_dir, replace_file
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 1.0
@@ -73,8 +73,7 @@ class Syncer:
     def write(self, path: Path, payload: bytes, on_disk: OnDisk | None = None) -> None:
         """Replace `path` with `payload` (atomically); `on_disk` gets the new file's stamp."""
         if self._thread is None:
-            stamp = replace_file(path, payload, fsync=True)
-            fsync_dir(path.parent)
+            stamp = atomic_write(path, payload)
             if on_disk is not None:
                 on_disk(stamp)
             return
