@@ -9,8 +9,9 @@ before that. So the event loop never waits on a disk, the engine runs on the loo
 thread hop per update, and a burst of 300 answers costs a few directory syncs instead of 300.
 The thread writes when asked, not at each write: an update's batch in the inbox and the answer
 it brings are usually synced together, in one round. `later` hands it small chores that need no
-sync but must keep their order (the inbox's marks): they run first in the next round, so the
-loop never waits on a file system busy with a sync.
+sync but must keep their order (the inbox's marks), so the loop never waits on a file system
+busy with a sync. They run once the round's writes are on disk, so what a chore records may rely
+on them: the inbox's list of ids received never names an update whose batch a kill could lose.
 
 A write that fails (a full disk) stays handed over and is tried again a second later; whoever
 awaits it hears of the failure, so no reply claims what is not on disk.
@@ -92,7 +93,8 @@ class Syncer:
             self._handed += 1
 
     def later(self, chore: Callable[[], object]) -> None:
-        """Run `chore` on the syncer's thread, after those handed before it (at once until started)."""
+        """Run `chore` on the syncer's thread, after those handed before it and once the writes
+        handed before it are on disk (at once until started)."""
         if self._thread is None:
             chore()
             return
@@ -140,11 +142,6 @@ class Syncer:
                 chores, self._chores = self._chores, []
                 self._writing = {path: payload for path, (payload, _) in files.items()}
                 target = self._handed
-            for chore in chores:
-                try:
-                    chore()
-                except Exception as error:  # bookkeeping only: the next start-up tidies up
-                    log.warning("a chore failed: %s", type(error).__name__)
             try:
                 failure = self._write(files, dirs)
             except Exception as error:  # never a dead thread that every reply would wait for
@@ -154,6 +151,15 @@ class Syncer:
                     for path, handed in files.items():
                         self._files.setdefault(path, handed)
                     self._dirs |= dirs
+            if failure is None:
+                for chore in chores:
+                    try:
+                        chore()
+                    except Exception as error:  # bookkeeping only: the next start-up tidies up
+                        log.warning("a chore failed: %s", type(error).__name__)
+            else:
+                with self._lock:
+                    self._chores[:0] = chores  # after the writes they follow, in the next round
             with self._lock:
                 self._writing = {}
                 if failure is None:

@@ -3,11 +3,14 @@ grouped, in order, and a failure heard by whoever waits rather than a silent los
 
 from __future__ import annotations
 
+import errno
 import json
 
 import pytest
 
+import storage.syncer
 from storage import open_store
+from storage.inbox import FileInbox
 from storage.syncer import Syncer
 
 
@@ -72,3 +75,26 @@ async def test_a_discarded_write_never_reaches_the_disk(syncer, tmp_path):
     syncer.discard(path)
     await syncer.durable()
     assert not path.exists()
+
+
+async def test_the_inbox_never_counts_an_update_as_received_before_its_batch_is_on_disk(
+        syncer, tmp_path, monkeypatch):
+    """Else a kill between the two would lose it: Telegram, never told it arrived, delivers it
+    again, and the restarted bot drops it as one it has."""
+    inbox = FileInbox(tmp_path / "inbox", syncer)
+    write = storage.syncer.replace_file
+
+    def full_disk(path, payload, **options):
+        if path.suffix == ".json" and path.stem.isdigit():
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write(path, payload, **options)
+
+    monkeypatch.setattr(storage.syncer, "replace_file", full_disk)
+    inbox.put([{"update_id": 41, "message": {"text": "38"}}])
+    with pytest.raises(OSError):
+        await syncer.durable()
+    assert FileInbox(tmp_path / "inbox").put([{"update_id": 41}]) != []  # a bot starting now takes it
+    monkeypatch.setattr(storage.syncer, "replace_file", write)  # space again
+    await syncer.durable()
+    assert FileInbox(tmp_path / "inbox").pending() == [{"update_id": 41, "message": {"text": "38"}}]
+    assert 41 in json.loads((tmp_path / "inbox" / "recent.json").read_bytes())["ids"]
