@@ -1,17 +1,18 @@
 """End-to-end helpers: the story helpers (from `testkit.story`, for either transport) and
-`BotProcess`, which runs `python -m bot run` as its own OS process against a `LocalBotApi`, as a
-user would, so that a test can kill it with SIGKILL: polling, or with `webhook=True` a webhook
+`BotProcess`, which runs `achilles-coach run` as its own OS process (forked from a parent that
+has imported the bot, `tests/warm_bot.py`) against a `LocalBotApi`, so that a test can kill it
+with SIGKILL: polling, or with `webhook=True` a webhook
 on 127.0.0.1 that the local server posts the updates to.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import signal
 import socket
-import subprocess
-import sys
+import tempfile
 from pathlib import Path
 
 from testkit.http import LocalBotApi
@@ -26,6 +27,7 @@ from testkit.story import (
     seen_text,
     tap,
 )
+from tests import warm_bot
 
 __all__ = [
     "BotProcess", "follow", "free_port", "full_label", "make_coach", "quiet", "real_time",
@@ -62,7 +64,7 @@ async def accepts_connections(port: int) -> bool:
 
 
 class BotProcess:
-    """`python -m bot run` against the local server, in its own process: polling, or with
+    """`achilles-coach run` against the local server, in its own process: polling, or with
     `webhook=True` `run --webhook`, listening on 127.0.0.1 at `port` (the same one after a
     restart, as a real deployment's URL stays the same)."""
 
@@ -72,11 +74,18 @@ class BotProcess:
         self.data_dir = data_dir
         self.env = env or {}  # more settings (a clinic file, the chat pace)
         self.port = free_port() if webhook else None
-        self.process: subprocess.Popen | None = None
+        self.process: multiprocessing.Process | None = None
+        handle, name = tempfile.mkstemp(prefix="bot-", suffix=".log")
+        os.close(handle)
+        self.log_path = Path(name)
 
     @property
     def webhook_url(self) -> str | None:
         return None if self.port is None else f"http://127.0.0.1:{self.port}/telegram"
+
+    def log(self) -> str:
+        """What the process started last wrote to its standard error."""
+        return self.log_path.read_text(errors="replace")
 
     async def start(self) -> None:
         env = dict(
@@ -86,26 +95,25 @@ class BotProcess:
             ACHILLES_DATA_DIR=str(self.data_dir),
             **self.env,
         )
-        command = [sys.executable, "-m", "bot", "run"]
+        argv = ["run"]
         if self.webhook_url is not None:
-            command += ["--webhook", self.webhook_url]
+            argv += ["--webhook", self.webhook_url]
             env.update(ACHILLES_WEBHOOK_LISTEN="127.0.0.1", ACHILLES_WEBHOOK_PORT=str(self.port),
                        TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET)
         # Started: it has asked for updates (a getUpdates, or setWebhook) since this start.
         asks_for_updates = "getUpdates" if self.webhook_url is None else "setWebhook"
         asked_before = len(self.api.calls_of(asks_for_updates))
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE)
+        self.process = warm_bot.start(argv, env, ROOT, self.log_path)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 20
         while not await self._started(asks_for_updates, asked_before):
-            if self.process.poll() is not None:
-                raise AssertionError(f"bot exited: {self.process.stderr.read().decode()}")
+            if not self.process.is_alive():
+                raise AssertionError(f"bot exited: {self.log()}")
             if loop.time() > deadline:
                 self.kill()
-                log = self.process.stderr.read().decode()[-2000:]
-                raise AssertionError(f"bot did not call {asks_for_updates} within 20 s; its log ends:\n{log}")
-            await asyncio.sleep(0.05)
+                raise AssertionError(f"bot did not call {asks_for_updates} within 20 s; its log ends:\n"
+                                     f"{self.log()[-2000:]}")
+            await asyncio.sleep(0.02)
 
     async def _started(self, asks_for_updates: str, asked_before: int) -> bool:
         if len(self.api.calls_of(asks_for_updates)) <= asked_before:
@@ -115,14 +123,13 @@ class BotProcess:
     def pause(self) -> None:
         """SIGSTOP: the process is frozen (a post to its webhook waits unanswered) until it is
         killed or stopped."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
+        self._signal(signal.SIGSTOP)
 
     def kill(self) -> None:
         """SIGKILL: no clean-up, no flush, as when a machine loses power."""
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
+        self.process.kill()
+        self.process.join(timeout=10)
 
     async def stop(self, how: signal.Signals = signal.SIGINT) -> int | None:
         """A graceful stop (Ctrl-C, or SIGTERM as a service manager sends); the exit status, or
@@ -130,14 +137,19 @@ class BotProcess:
         loop free: the bot may still call the local server on its way out."""
         if self.process is None:
             return None
-        if self.process.poll() is None:
-            self.process.send_signal(how)
-            self.process.send_signal(signal.SIGCONT)  # a paused bot takes the signal now
+        if self.process.is_alive():
+            self._signal(how)
+            self._signal(signal.SIGCONT)  # a paused bot takes the signal now
             loop = asyncio.get_running_loop()
             deadline = loop.time() + 10
-            while self.process.poll() is None:
+            while self.process.is_alive():
                 if loop.time() > deadline:
                     self.kill()
                     return None
                 await asyncio.sleep(0.02)
-        return self.process.returncode
+        return self.process.exitcode
+
+    def _signal(self, number: signal.Signals) -> None:
+        assert self.process is not None
+        if self.process.is_alive():
+            os.kill(self.process.pid, number)

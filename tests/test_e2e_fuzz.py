@@ -21,7 +21,6 @@ import base64
 import gc
 import itertools
 import logging
-import multiprocessing
 import random
 import re
 import string
@@ -41,6 +40,7 @@ from conversations.intake import BY_ID
 from conversations.messages import render
 from storage.inbox import RECENT
 from testkit.telegram import BOT_USERNAME, MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH, FakeTelegram
+from tests import warm_bot
 from tests.clock import Clock
 from tests.e2e import follow, make_coach, quiet, running_bot, say, tap
 from tests.runner_script import REMINDER_SETUP, TYPICAL_RUNNER
@@ -538,8 +538,9 @@ def counted(lines: list[str], first: int = 6) -> str:
 
 def test_ten_thousand_hostile_updates_break_nothing():
     # Two bots side by side, one per core: python-telegram-bot and the engine take ~1.5 ms of
-    # CPU an update, so 10,000 in one process would take 15 s. The other starts in a new process.
-    with ProcessPoolExecutor(SHARDS - 1, mp_context=multiprocessing.get_context("spawn")) as pool:
+    # CPU an update, so 10,000 in one process would take 15 s. The other runs in a new process,
+    # forked from one that has imported the bot already (`tests.warm_bot`).
+    with ProcessPoolExecutor(SHARDS - 1, mp_context=warm_bot.FORKS) as pool:
         others = [pool.submit(run_shard, shard) for shard in range(1, SHARDS)]
         reports = [run_shard(0), *(other.result(timeout=600) for other in others)]
     wrong = []

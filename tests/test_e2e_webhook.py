@@ -164,7 +164,7 @@ async def test_sigterm_with_an_update_on_its_way_stops_cleanly_and_loses_nothing
         ana.send("/help")
         await a_post_waiting(bot_api)
         assert await bot.stop(signal.SIGTERM) == 0
-        assert "Traceback" not in bot.process.stderr.read().decode()
+        assert "Traceback" not in bot.log()
 
         await bot.start()  # Telegram posts again what the stopped bot did not take
         await bot_api.wait_for_message(ANA, since=seen)
