@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 RETRY_SECONDS = 1.0
 PARALLEL = 8  # files synced at once: the file system commits them together, one wait instead of many
 UNASKED_SECONDS = 0.1  # what nobody awaits is written after this long anyway
+SLOW_ROUND_SECONDS = 0.1  # a round slower than this is logged: every reply waiting on it is late
+SLOW_ROUND = "slow disk: a sync round took"
 
 OnDisk = Callable[[Stamp], None]
 
@@ -142,6 +144,7 @@ class Syncer:
                 chores, self._chores = self._chores, []
                 self._writing = {path: payload for path, (payload, _) in files.items()}
                 target = self._handed
+            started = time.perf_counter()
             try:
                 failure = self._write(files, dirs)
             except Exception as error:  # never a dead thread that every reply would wait for
@@ -151,6 +154,10 @@ class Syncer:
                     for path, handed in files.items():
                         self._files.setdefault(path, handed)
                     self._dirs |= dirs
+            took = time.perf_counter() - started
+            if took > SLOW_ROUND_SECONDS:
+                log.warning("%s %.0f ms (files: %d, folders: %d)", SLOW_ROUND, took * 1000,
+                            len(files), len(dirs))
             if failure is None:
                 for chore in chores:
                     try:

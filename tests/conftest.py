@@ -10,6 +10,7 @@ from testkit.http import LocalBotApi
 from testkit.telegram import FakeTelegram
 
 
+@pytest.hookimpl(optionalhook=True)  # xdist's: absent when it is off (-p no:xdist)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: a worker more than the cores. The tests with a bot in its own process spend
     much of their time waiting on it; with one worker a core, the cores sat idle 40% of a run

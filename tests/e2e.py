@@ -1,8 +1,8 @@
 """End-to-end helpers: the story helpers (from `testkit.story`, for either transport) and
 `BotProcess`, which runs `achilles-coach run` as its own OS process (forked from a parent that
 has imported the bot, `tests/warm_bot.py`) against a `LocalBotApi`, so that a test can kill it
-with SIGKILL: polling, or with `webhook=True` a webhook
-on 127.0.0.1 that the local server posts the updates to.
+with SIGKILL: polling, or with `webhook=True` a webhook on 127.0.0.1 that the local server posts
+the updates to.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import multiprocessing
 import os
 import signal
 import socket
-import tempfile
 from pathlib import Path
 
 from testkit.http import LocalBotApi
@@ -75,9 +74,7 @@ class BotProcess:
         self.env = env or {}  # more settings (a clinic file, the chat pace)
         self.port = free_port() if webhook else None
         self.process: multiprocessing.Process | None = None
-        handle, name = tempfile.mkstemp(prefix="bot-", suffix=".log")
-        os.close(handle)
-        self.log_path = Path(name)
+        self.log_path = data_dir.with_name(f"{data_dir.name}-bot.log")  # beside the data, not in it
 
     @property
     def webhook_url(self) -> str | None:
@@ -85,7 +82,7 @@ class BotProcess:
 
     def log(self) -> str:
         """What the process started last wrote to its standard error."""
-        return self.log_path.read_text(errors="replace")
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     async def start(self) -> None:
         env = dict(

@@ -98,3 +98,10 @@ async def test_the_inbox_never_counts_an_update_as_received_before_its_batch_is_
     await syncer.durable()
     assert FileInbox(tmp_path / "inbox").pending() == [{"update_id": 41, "message": {"text": "38"}}]
     assert 41 in json.loads((tmp_path / "inbox" / "recent.json").read_bytes())["ids"]
+
+
+async def test_a_slow_round_is_logged_for_whoever_runs_the_bot(syncer, tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(storage.syncer, "SLOW_ROUND_SECONDS", 0.0)  # every round is "slow"
+    syncer.write(tmp_path / "a.json", b"{}")
+    await syncer.durable()
+    assert any(storage.syncer.SLOW_ROUND in line and "(files: 1," in line for line in caplog.messages)
