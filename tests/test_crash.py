@@ -1,8 +1,8 @@
 """The bot killed with SIGKILL at random moments while runners answer the questionnaire.
 
-The bot runs as its own process (`achilles-coach run`, `tests.e2e.BotProcess`). Several runners answer
-at once, each waiting for the bot's reply (the next question) before answering again: that
-reply is the bot's acknowledgement that the answer is kept. A seeded generator picks each kill
+The bot runs as its own process (`achilles-coach run`, `tests.e2e.BotProcess`). Several
+runners answer at once, each waiting for the bot's reply (the next question) before answering
+again: that reply is the bot's acknowledgement that the answer is kept. A seeded generator picks each kill
 moment: after the k-th reply, plus a jitter so that the kill lands anywhere in the bot's work
 (loading, saving, waiting to send, sending). Then the bot is restarted, and the runners go on.
 

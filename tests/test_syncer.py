@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+import shutil
 
 import pytest
 
@@ -93,7 +94,8 @@ async def test_the_inbox_never_counts_an_update_as_received_before_its_batch_is_
     inbox.put([{"update_id": 41, "message": {"text": "38"}}])
     with pytest.raises(OSError):
         await syncer.durable()
-    assert FileInbox(tmp_path / "inbox").put([{"update_id": 41}]) != []  # a bot starting now takes it
+    killed_now = shutil.copytree(tmp_path / "inbox", tmp_path / "as-a-kill-leaves-it")
+    assert FileInbox(killed_now).put([{"update_id": 41}]) != []  # Telegram's redelivery is taken
     monkeypatch.setattr(storage.syncer, "replace_file", write)  # space again
     await syncer.durable()
     assert FileInbox(tmp_path / "inbox").pending() == [{"update_id": 41, "message": {"text": "38"}}]
