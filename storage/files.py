@@ -94,14 +94,12 @@ class FileStore(TinyDBStore):
 
     def runner_ids(self) -> list[int]:
         ids = []
-        with self._lock:
-            for path in self._dir.glob("*.json"):
-                with contextlib.suppress(ValueError):
-                    ids.append(int(path.stem))
+        for path in self._dir.glob("*.json"):
+            with contextlib.suppress(ValueError):
+                ids.append(int(path.stem))
         return sorted(ids)
 
     def close(self) -> None:
-        with self._lock:
-            while self._cache:
-                self._cache.popitem()[1].close()
-            self._challenges_db.close()
+        while self._cache:
+            self._cache.popitem()[1].close()
+        self._challenges_db.close()

@@ -33,6 +33,5 @@ class MemoryStore(TinyDBStore):
         self._dbs.pop(runner_id, None)
 
     def runner_ids(self) -> list[int]:
-        with self._lock:
-            # Looking up an unknown runner makes an empty database; it doesn't count.
-            return sorted(rid for rid, db in self._dbs.items() if db.storage.read())
+        # Looking up an unknown runner makes an empty database; it doesn't count.
+        return sorted(rid for rid, db in self._dbs.items() if db.storage.read())

@@ -7,7 +7,6 @@ database lives (see memory.py and files.py).
 
 from __future__ import annotations
 
-import threading
 from abc import abstractmethod
 from typing import Any
 
@@ -40,9 +39,8 @@ def _put(table: Table, doc_id: int, document: dict[str, Any]) -> None:
 
 class TinyDBStore(RunnerStore):
     def __init__(self) -> None:
-        # Handlers may run storage calls in worker threads; TinyDB and the
-        # handle cache are not thread-safe.
-        self._lock = threading.RLock()
+        # No lock: TinyDB and the handle cache are not thread-safe, and the bot calls the store
+        # from its event loop only (the syncer's thread gets bytes, never a database).
         self.syncer = Syncer()  # writes at once until the bot starts it (see syncer.py)
 
     @abstractmethod
@@ -59,53 +57,45 @@ class TinyDBStore(RunnerStore):
 
     def load(self, runner_id: int) -> dict[str, Any] | None:
         runner_id = check_runner_id(runner_id)
-        with self._lock:
-            profile = self._db(runner_id).table(PROFILE).get(doc_id=PROFILE_DOC_ID)
-            return None if profile is None else json_copy(profile)
+        profile = self._db(runner_id).table(PROFILE).get(doc_id=PROFILE_DOC_ID)
+        return None if profile is None else json_copy(profile)
 
     def save(self, runner_id: int, profile: dict[str, Any]) -> None:
         runner_id = check_runner_id(runner_id)
         document = json_copy(profile, "profile")
-        with self._lock:
-            _put(self._db(runner_id).table(PROFILE), PROFILE_DOC_ID, document)
+        _put(self._db(runner_id).table(PROFILE), PROFILE_DOC_ID, document)
 
     def add_checkin(self, runner_id: int, checkin: dict[str, Any]) -> None:
         runner_id = check_runner_id(runner_id)
         document = json_copy(checkin, "checkin")
         day = checkin_day(document)
-        with self._lock:
-            _put(self._db(runner_id).table(CHECKINS), day, document)
+        _put(self._db(runner_id).table(CHECKINS), day, document)
 
     def checkins(self, runner_id: int) -> list[dict[str, Any]]:
         runner_id = check_runner_id(runner_id)
-        with self._lock:
-            rows = self._db(runner_id).table(CHECKINS).all()
-            return [json_copy(row) for row in sorted(rows, key=lambda row: row["date"])]
+        rows = self._db(runner_id).table(CHECKINS).all()
+        return [json_copy(row) for row in sorted(rows, key=lambda row: row["date"])]
 
     def export(self, runner_id: int) -> dict[str, Any]:
-        with self._lock:  # one consistent snapshot
-            return {
-                "runner_id": check_runner_id(runner_id),
-                "profile": self.load(runner_id),
-                "checkins": self.checkins(runner_id),
-            }
+        return {
+            "runner_id": check_runner_id(runner_id),
+            "profile": self.load(runner_id),
+            "checkins": self.checkins(runner_id),
+        }
 
     def challenges(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [json_copy(row) for row in self._challenges().table(CHALLENGES).all()]
+        return [json_copy(row) for row in self._challenges().table(CHALLENGES).all()]
 
     def save_challenge(self, challenge: dict[str, Any]) -> None:
         document = json_copy(challenge, "challenge")
-        with self._lock:
-            table = self._challenges().table(CHALLENGES)
-            found = table.get(Query().code == document["code"])
-            if found is None:
-                table.insert(document)
-            else:
-                _put(table, found.doc_id, document)
+        table = self._challenges().table(CHALLENGES)
+        found = table.get(Query().code == document["code"])
+        if found is None:
+            table.insert(document)
+        else:
+            _put(table, found.doc_id, document)
 
     def delete(self, runner_id: int) -> None:
         runner_id = check_runner_id(runner_id)
-        with self._lock:
-            self.wakeups.forget(runner_id)
-            self._erase(runner_id)
+        self.wakeups.forget(runner_id)
+        self._erase(runner_id)
